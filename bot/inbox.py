@@ -1,0 +1,155 @@
+"""Store first, then work: the raw inbound event store and its claim/complete cycle.
+
+An event (LINE webhook event, e-mail, web chat message) is written here, unique per (office, source,
+source_id), before anything else is done with it. Processing claims a batch with a short lease, so a
+crashed process's events are picked up again when the lease runs out; handlers must be idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from helpdesk.db import write_session
+from tickets.models import EventStatus, InboundEvent, utcnow
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 8
+
+
+class PermanentEventError(Exception):
+    """The event can never be processed (malformed); it is marked failed without retries."""
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    id: int
+    created: bool  # False when the event was already stored (a redelivery or duplicate)
+
+
+def store_event(
+    session: Session,
+    *,
+    office_id: int,
+    source: str,
+    source_id: str,
+    payload: bytes,
+    meta: dict[str, Any] | None = None,
+) -> StoredEvent:
+    """Insert the event unless it exists; never raises on a duplicate."""
+    dialect = session.get_bind().dialect.name
+    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    result = session.execute(
+        insert_fn(InboundEvent)
+        .values(
+            office_id=office_id,
+            source=source,
+            source_id=source_id[:255],
+            payload=payload,
+            meta=meta or {},
+            status=EventStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=now,
+            received_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["office_id", "source", "source_id"])
+        .returning(InboundEvent.id)
+    )
+    new_id = result.scalar_one_or_none()
+    if new_id is not None:
+        return StoredEvent(new_id, True)
+    existing = session.scalar(
+        select(InboundEvent.id).where(
+            InboundEvent.office_id == office_id, InboundEvent.source == source, InboundEvent.source_id == source_id[:255]
+        )
+    )
+    assert existing is not None
+    return StoredEvent(existing, False)
+
+
+def claim_batch(engine: Engine, *, limit: int = 20, sources: tuple[str, ...] | None = None,
+                ids: list[int] | None = None) -> list[int]:
+    """Lease up to `limit` due events to this process and return their ids."""
+    now = utcnow()
+    with write_session(engine) as session:
+        stmt = select(InboundEvent.id).where(
+            InboundEvent.status == EventStatus.PENDING.value,
+            InboundEvent.next_attempt_at <= now,
+            or_(InboundEvent.locked_until.is_(None), InboundEvent.locked_until < now),
+        )
+        if sources:
+            stmt = stmt.where(InboundEvent.source.in_(sources))
+        if ids is not None:
+            stmt = stmt.where(InboundEvent.id.in_(ids))
+        stmt = stmt.order_by(InboundEvent.id).limit(limit)
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        claimed = list(session.scalars(stmt))
+        if claimed:
+            session.execute(
+                update(InboundEvent).where(InboundEvent.id.in_(claimed)).values(locked_until=now + LEASE)
+            )
+        return claimed
+
+
+Handler = Callable[[Session, InboundEvent], None]
+
+
+def process_event(engine: Engine, event_id: int, handler: Handler) -> str:
+    """Run `handler` for one claimed event in its own transaction; record the outcome. Returns the status."""
+    try:
+        with write_session(engine) as session:
+            event = session.get(InboundEvent, event_id)
+            if event is None or event.status != EventStatus.PENDING.value:
+                return event.status if event else "missing"
+            handler(session, event)
+            event.status = EventStatus.DONE.value
+            event.processed_at = utcnow()
+            event.locked_until = None
+            event.attempts += 1
+            event.last_error = None
+            return EventStatus.DONE.value
+    except PermanentEventError as exc:
+        log.warning("inbound event %s rejected: %s", event_id, exc)
+        return _record_failure(engine, event_id, str(exc), permanent=True)
+    except Exception as exc:  # a bug or a transient fault: retry with backoff, never lose the event
+        log.exception("inbound event %s failed", event_id)
+        return _record_failure(engine, event_id, f"{type(exc).__name__}: {exc}", permanent=False)
+
+
+def _record_failure(engine: Engine, event_id: int, error: str, *, permanent: bool) -> str:
+    with write_session(engine) as session:
+        event = session.get(InboundEvent, event_id)
+        if event is None:
+            return "missing"
+        event.attempts += 1
+        event.last_error = error[:2000]
+        event.locked_until = None
+        if permanent or event.attempts >= MAX_ATTEMPTS:
+            event.status = EventStatus.FAILED.value
+        else:
+            event.next_attempt_at = utcnow() + backoff(event.attempts)
+        return event.status
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(600, 2 ** min(attempts, 10)))
+
+
+def pending_count(session: Session, now: datetime | None = None) -> int:
+    from sqlalchemy import func
+
+    return session.scalar(
+        select(func.count()).select_from(InboundEvent).where(InboundEvent.status == EventStatus.PENDING.value)
+    ) or 0

@@ -1,0 +1,80 @@
+"""The process-wide services: settings, the database engine, the office row and the knowledge engine.
+
+Built once per process (web worker, `helpdesk worker`, CLI command) from the settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from helpdesk.config import Settings
+from helpdesk.db import make_engine, make_session_factory, session_scope
+from tickets.directory import ensure_office
+from tickets.models import KbArticle
+
+if TYPE_CHECKING:
+    from knowledge.engine import KnowledgeEngine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    _office_id: int | None = None
+    _knowledge: KnowledgeEngine | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        engine = make_engine(settings.database_url)
+        return cls(settings=settings, engine=engine, session_factory=make_session_factory(engine))
+
+    @property
+    def office_id(self) -> int:
+        """The configured office, created on first use (after `helpdesk init` it always exists)."""
+        if self._office_id is None:
+            with self._lock:
+                if self._office_id is None:
+                    with session_scope(self.session_factory) as session:
+                        office = ensure_office(
+                            session, self.settings.office_code, self.settings.office_name, self.settings.office_email
+                        )
+                        self._office_id = office.id
+        return self._office_id
+
+    def knowledge(self) -> KnowledgeEngine:
+        """The knowledge engine with this office's database edits applied (built once, then shared)."""
+        if self._knowledge is None:
+            with self._lock:
+                if self._knowledge is None:
+                    self._knowledge = self._build_knowledge()
+        return self._knowledge
+
+    def rebuild_knowledge(self) -> KnowledgeEngine:
+        engine = self._build_knowledge()
+        with self._lock:
+            self._knowledge = engine
+        return engine
+
+    def _build_knowledge(self) -> KnowledgeEngine:
+        from knowledge.engine import KnowledgeEngine
+
+        office_id = self.office_id
+        with session_scope(self.session_factory) as session:
+            overrides = [
+                {**row.data, "id": row.article_id, "enabled": row.enabled}
+                for row in session.scalars(select(KbArticle).where(KbArticle.office_id == office_id))
+            ]
+        return KnowledgeEngine.load(overrides=overrides, office_name=self.settings.office_name)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,99 @@
+"""`helpdesk worker`: drains the inbound event store and the outbox, and runs scheduled jobs.
+
+State lives in the database only (events, outbox rows, job leases), so any number of workers can run
+and a killed worker's leased items are picked up by another when their lease expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from bot import inbox, outbox
+from bot.handlers import HANDLERS
+from helpdesk.db import session_scope
+from helpdesk.services import Services
+from tickets.models import InboundEvent
+
+log = logging.getLogger(__name__)
+
+TransportFactory = Callable[[Services], "outbox.Transport | None"]
+TRANSPORT_FACTORIES: list[TransportFactory] = []
+Job = Callable[[Services], dict[str, object]]
+PERIODIC_JOBS: list[tuple[str, float, Job]] = []  # (name, every_seconds, job)
+
+
+def process_inbound(services: Services, *, ids: list[int] | None = None, limit: int = 50) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for event_id in inbox.claim_batch(services.engine, limit=limit, ids=ids):
+        with session_scope(services.session_factory) as session:
+            source = session.scalar(select(InboundEvent.source).where(InboundEvent.id == event_id))
+        handler = HANDLERS.get(source or "")
+        if handler is None:
+            status = inbox.process_event(services.engine, event_id, _unknown_source)
+        else:
+            status = inbox.process_event(services.engine, event_id, lambda s, e, h=handler: h(services, s, e))
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def _unknown_source(_session, event):  # type: ignore[no-untyped-def]
+    raise inbox.PermanentEventError(f"no handler for source {event.source!r}")
+
+
+def build_transports(services: Services) -> dict[str, outbox.Transport]:
+    transports: dict[str, outbox.Transport] = {}
+    for factory in TRANSPORT_FACTORIES:
+        transport = factory(services)
+        if transport is not None:
+            transports[transport.channel] = transport
+    return transports
+
+
+@dataclass
+class Worker:
+    services: Services
+    stop: threading.Event
+
+    def run(self, once: bool = False) -> None:
+        transports = build_transports(self.services)
+        log.info("worker started (channels: %s)", ", ".join(sorted(transports)) or "none")
+        last_run: dict[str, float] = {}
+        while not self.stop.is_set():
+            busy = False
+            try:
+                counts = process_inbound(self.services)
+                busy |= bool(counts)
+                report = outbox.deliver_due(self.services.engine, transports)
+                busy |= bool(report.sent or report.retried or report.failed)
+                now = time.monotonic()
+                for name, every, job in PERIODIC_JOBS:
+                    if now - last_run.get(name, 0.0) >= every:
+                        last_run[name] = now
+                        job(self.services)
+            except Exception:  # keep the loop alive; the database may be restarting
+                log.exception("worker loop failed; retrying")
+                self.stop.wait(min(30.0, self.services.settings.worker_poll_seconds * 5))
+            if once:
+                break
+            if not busy:
+                self.stop.wait(self.services.settings.worker_poll_seconds)
+        log.info("worker stopped")
+
+
+def run_forever(services: Services) -> None:
+    stop = threading.Event()
+
+    def _stop(signum, _frame):  # type: ignore[no-untyped-def]
+        log.info("signal %s: finishing the current item and stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    Worker(services, stop).run()

@@ -1,0 +1,115 @@
+"""Offices, schools, requesters and staff accounts."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from tickets.models import Office, Requester, Role, School, StaffUser, utcnow
+
+MIN_PASSWORD_LENGTH = 10
+
+
+class DirectoryError(ValueError):
+    pass
+
+
+def ensure_office(session: Session, code: str, name: str, email: str | None = None) -> Office:
+    """The office row for `code`, created on first use; the name and e-mail follow the configuration."""
+    office = session.scalar(select(Office).where(Office.code == code))
+    if office is None:
+        office = Office(code=code, name=name, email=email, settings={})
+        session.add(office)
+        session.flush()
+    else:
+        office.name = name
+        office.email = email
+    return office
+
+
+def load_schools_csv(session: Session, office: Office, path: Path) -> int:
+    """Load schools from a CSV with a header: name[,code,district,aliases] (aliases separated by '|')."""
+    added = 0
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            name = (row.get("name") or "").strip()
+            if not name:
+                continue
+            school = session.scalar(select(School).where(School.office_id == office.id, School.name == name))
+            if school is None:
+                school = School(office_id=office.id, name=name)
+                session.add(school)
+                added += 1
+            school.code = (row.get("code") or "").strip() or None
+            school.district = (row.get("district") or "").strip() or None
+            school.aliases = [a.strip() for a in (row.get("aliases") or "").split("|") if a.strip()]
+    session.flush()
+    return added
+
+
+def _get_or_create(session: Session, office_id: int, **key: str) -> Requester:
+    (field, value), = key.items()
+    column = getattr(Requester, field)
+    requester = session.scalar(select(Requester).where(Requester.office_id == office_id, column == value))
+    if requester is not None:
+        return requester
+    try:
+        with session.begin_nested():
+            requester = Requester(office_id=office_id, **{field: value})
+            session.add(requester)
+            session.flush()
+        return requester
+    except IntegrityError:
+        # Created by a concurrent process a moment ago.
+        found = session.scalar(select(Requester).where(Requester.office_id == office_id, column == value))
+        assert found is not None
+        return found
+
+
+def requester_for_line(session: Session, office_id: int, line_user_id: str) -> Requester:
+    return _get_or_create(session, office_id, line_user_id=line_user_id)
+
+
+def requester_for_email(session: Session, office_id: int, email: str) -> Requester:
+    return _get_or_create(session, office_id, email=email.strip().lower())
+
+
+def requester_for_web(session: Session, office_id: int, web_id: str) -> Requester:
+    return _get_or_create(session, office_id, web_id=web_id)
+
+
+def create_staff_user(
+    session: Session, office: Office, username: str, password: str, role: str, display_name: str | None = None
+) -> StaffUser:
+    username = username.strip()
+    if not username or len(username) > 80:
+        raise DirectoryError("username must be 1-80 characters")
+    if role not in {r.value for r in Role}:
+        raise DirectoryError(f"role must be one of {', '.join(r.value for r in Role)}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DirectoryError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    exists = session.scalar(
+        select(StaffUser).where(StaffUser.office_id == office.id, StaffUser.username == username)
+    )
+    if exists is not None:
+        raise DirectoryError(f"user {username!r} already exists")
+    user = StaffUser(
+        office_id=office.id,
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        password_hash=generate_password_hash(password),
+        created_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def verify_password(user: StaffUser, password: str) -> bool:
+    return check_password_hash(user.password_hash, password)
