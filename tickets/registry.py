@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from tickets import sla
 from tickets.models import (
     AuditLog,
     Channel,
@@ -30,6 +31,8 @@ from tickets.models import (
     TicketStatus,
     utcnow,
 )
+
+sla.install_hook()
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 NUMBER_PREFIX = "ICT"
