@@ -40,9 +40,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     services = Services.from_settings(settings)
     app.extensions["helpdesk"] = services
 
+    from bot.followup_web import bp as followup_bp
     from bot.web_chat import bp as chat_bp
 
     app.register_blueprint(chat_bp)
+    app.register_blueprint(followup_bp)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]

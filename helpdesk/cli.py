@@ -304,6 +304,47 @@ def chat(ctx: Context, name: str | None) -> None:
                 last_id = m.id
 
 
+@main.group()
+def jobs() -> None:
+    """Scheduled jobs (the worker runs them; these run one now)."""
+
+
+@jobs.command("list")
+@pass_ctx
+def jobs_list(ctx: Context) -> None:
+    """The jobs, their intervals and their last runs."""
+    from helpdesk import jobs as _registered  # noqa: F401
+    from helpdesk.db import session_scope
+    from helpdesk.scheduler import JOBS
+    from tickets.models import JobLease
+
+    with session_scope(ctx.services.session_factory) as session:
+        leases = {row.name: row for row in session.scalars(select(JobLease))}
+    for name, spec in JOBS.items():
+        lease = leases.get(name)
+        last = lease.last_run_at.isoformat() if lease and lease.last_run_at else "never"
+        click.echo(f"{name:<10} every {int(spec.every.total_seconds())} s   last run: {last}"
+                   + (f"   {json.dumps(lease.last_result, ensure_ascii=False)}" if lease and lease.last_result else ""))
+
+
+@jobs.command("run")
+@click.argument("name")
+@click.option("--force", is_flag=True, help="run even if its interval has not passed (never while another runs it)")
+@pass_ctx
+def jobs_run(ctx: Context, name: str, force: bool) -> None:
+    """Run one job now: sla, followups or digest."""
+    from helpdesk import jobs as _registered  # noqa: F401
+    from helpdesk.scheduler import JOBS, run_job
+
+    if name not in JOBS:
+        fail(f"unknown job {name!r} (known: {', '.join(JOBS)})")
+    result = run_job(ctx.services, name, force=force)
+    if result is None:
+        click.echo(f"{name}: not run (another worker holds it, or it ran less than its interval ago; use --force)")
+        sys.exit(1)
+    click.echo(f"{name}: {json.dumps(result, ensure_ascii=False)}")
+
+
 def _register_optional_commands() -> None:
     """Commands that live with the package they belong to."""
     try:

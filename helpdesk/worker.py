@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,7 +16,9 @@ from sqlalchemy import select
 
 from bot import inbox, outbox
 from bot.handlers import HANDLERS
+from helpdesk import jobs  # noqa: F401  (registers the scheduled jobs)
 from helpdesk.db import session_scope
+from helpdesk.scheduler import run_due_jobs
 from helpdesk.services import Services
 from tickets.models import InboundEvent
 
@@ -25,8 +26,6 @@ log = logging.getLogger(__name__)
 
 TransportFactory = Callable[[Services], "outbox.Transport | None"]
 TRANSPORT_FACTORIES: list[TransportFactory] = []
-Job = Callable[[Services], dict[str, object]]
-PERIODIC_JOBS: list[tuple[str, float, Job]] = []  # (name, every_seconds, job)
 
 
 def process_inbound(services: Services, *, ids: list[int] | None = None, limit: int = 50) -> dict[str, int]:
@@ -64,7 +63,6 @@ class Worker:
     def run(self, once: bool = False) -> None:
         transports = build_transports(self.services)
         log.info("worker started (channels: %s)", ", ".join(sorted(transports)) or "none")
-        last_run: dict[str, float] = {}
         while not self.stop.is_set():
             busy = False
             try:
@@ -72,11 +70,7 @@ class Worker:
                 busy |= bool(counts)
                 report = outbox.deliver_due(self.services.engine, transports)
                 busy |= bool(report.sent or report.retried or report.failed)
-                now = time.monotonic()
-                for name, every, job in PERIODIC_JOBS:
-                    if now - last_run.get(name, 0.0) >= every:
-                        last_run[name] = now
-                        job(self.services)
+                run_due_jobs(self.services)
             except Exception:  # keep the loop alive; the database may be restarting
                 log.exception("worker loop failed; retrying")
                 self.stop.wait(min(30.0, self.services.settings.worker_poll_seconds * 5))

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from tickets.calendar import BusinessCalendar
@@ -127,7 +127,14 @@ def evaluate(
     cal: BusinessCalendar,
     policy: SlaPolicy,
     followup_done_at: datetime | None = None,
+    *,
+    risk_until: datetime | None = None,
+    lateness: bool = True,
 ) -> list[TargetState]:
+    """The state of each target. `risk_until` (now + the warning window in office time) may be passed
+    in when evaluating many tickets; `lateness=False` skips computing how late running breaches are."""
+    if risk_until is None:
+        risk_until = cal.add_business_seconds(now, policy.warn_before_seconds)
     done = {
         "registration": ticket.created_at,
         "first_response": ticket.first_response_at,
@@ -148,11 +155,11 @@ def evaluate(
         done_at = done[target]
         point = done_at or now
         if point > due_at:
-            late = max(0.0, cal.business_seconds_between(due_at, point))
+            late = max(0.0, cal.business_seconds_between(due_at, point)) if lateness or done_at else 0.0
             out.append(TargetState(target, due_at, done_at, "breached", late))
         elif done_at is not None:
             out.append(TargetState(target, due_at, done_at, "met", 0.0))
-        elif cal.business_seconds_between(now, due_at) <= policy.warn_before_seconds:
+        elif due_at <= risk_until:
             out.append(TargetState(target, due_at, None, "at_risk", 0.0))
         else:
             out.append(TargetState(target, due_at, None, "running", 0.0))
@@ -160,12 +167,17 @@ def evaluate(
 
 
 def breach_record(states: list[TargetState]) -> dict[str, Any]:
-    """The JSON kept on Ticket.sla: every breached target with its due time and lateness."""
-    return {
-        s.target: {"due": s.due.isoformat(), "late_seconds": round(s.late_seconds), "done": s.done_at is not None}
-        for s in states
-        if s.state == "breached"
-    }
+    """The JSON kept on Ticket.sla: every breached target with its due time; how late it was is stored
+    once the target is done (a running breach's lateness grows, so it is computed when shown)."""
+    out: dict[str, Any] = {}
+    for s in states:
+        if s.state != "breached":
+            continue
+        entry: dict[str, Any] = {"due": s.due.isoformat(), "done": s.done_at is not None}
+        if s.done_at is not None:
+            entry["late_seconds"] = round(s.late_seconds)
+        out[s.target] = entry
+    return out
 
 
 def describe_lateness(seconds: float, cal: BusinessCalendar) -> str:
@@ -237,3 +249,71 @@ def install_hook() -> None:
     if not _HOOK_INSTALLED:
         event.listen(Session, "before_flush", _before_flush)
         _HOOK_INSTALLED = True
+
+
+# -- the periodic sweep ------------------------------------------------------------------------------
+
+
+def sweep(session: Session, now: datetime, max_alerts: int = 20) -> dict[str, int]:
+    """Refresh breach records of open work and alert staff once per ticket per state.
+
+    Reads only the columns it needs for the check; loads a ticket row only when something changes.
+    """
+    from tickets import alerts  # late: alerts depends on the outbox, which depends on the registry
+
+    cols = (Ticket.id, Ticket.office_id, Ticket.status, Ticket.urgency, Ticket.created_at, Ticket.first_response_at,
+            Ticket.resolved_at, Ticket.registration_due_at, Ticket.first_response_due_at, Ticket.resolution_due_at,
+            Ticket.followup_due_at, Ticket.sla)
+    open_statuses = (TicketStatus.NEW.value, TicketStatus.OPEN.value, TicketStatus.WAITING.value)
+    horizon = now + timedelta(days=7)
+    rows = session.execute(
+        select(*cols).where(
+            Ticket.status.in_(open_statuses),
+            or_(Ticket.first_response_due_at <= horizon, Ticket.resolution_due_at <= horizon),
+        )
+    ).all()
+    offices = {o.id: o for o in session.scalars(select(Office))}
+    counts = {"checked": len(rows), "updated": 0, "alerts": 0, "alerts_summarised": 0}
+    pending_alerts: list[tuple[int, str, str, datetime]] = []
+    changes: list[dict[str, Any]] = []
+    risk_cache: dict[int, datetime] = {}
+    for row in rows:
+        office = offices.get(row.office_id)
+        cal, policy = office_rules(office.settings if office else None)
+        key = row.office_id
+        if key not in risk_cache:
+            risk_cache[key] = cal.add_business_seconds(now, policy.warn_before_seconds)
+        # a Row has the attributes evaluate() reads
+        states = evaluate(row, now, cal, policy, risk_until=risk_cache[key], lateness=False)  # type: ignore[arg-type]
+        record = breach_record(states)
+        old = dict(row.sla or {})
+        sent_alerts = dict(old.get("alerts") or {})
+        new_alerts = dict(sent_alerts)
+        for st in states:
+            if st.state in ("at_risk", "breached") and st.done_at is None:
+                key = f"{st.target}:{st.state}"
+                if key not in new_alerts:
+                    new_alerts[key] = now.isoformat()
+                    pending_alerts.append((row.id, st.state, st.target, st.due))
+        new = {**record, "alerts": new_alerts} if new_alerts else record
+        if new != old:
+            changes.append({"id": row.id, "sla": new})
+    if changes:
+        session.execute(update(Ticket), changes)  # one executemany by primary key
+        counts["updated"] = len(changes)
+    counts["alerts_summarised"] = max(0, len(pending_alerts) - max_alerts)
+    for ticket_id, state, target, due in pending_alerts[:max_alerts]:
+        ticket = session.get(Ticket, ticket_id)
+        office = offices.get(ticket.office_id) if ticket else None
+        if ticket is None or office is None:
+            continue
+        cal, _ = office_rules(office.settings)
+        counts["alerts"] += alerts.ticket_alert(session, office, ticket, state, now=now, cal=cal,
+                                                target=target, due=due)
+    if counts["alerts_summarised"]:
+        for office in offices.values():
+            cal, _ = office_rules(office.settings)
+            alerts.queue(session, office, key=f"summary:{now.isoformat(timespec='minutes')}",
+                         text=alerts.TEMPLATES["summary"].format(count=counts["alerts_summarised"]),
+                         subject="แจ้งเตือน SLA", urgent=False, now=now, cal=cal)
+    return counts
