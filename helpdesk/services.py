@@ -5,6 +5,7 @@ Built once per process (web worker, `helpdesk worker`, CLI command) from the set
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_SHARED_ENGINES: dict[str, KnowledgeEngine] = {}
+_SHARED_LOCK = threading.Lock()
+
 
 @dataclass
 class Services:
@@ -31,7 +35,7 @@ class Services:
     session_factory: sessionmaker[Session]
     _office_id: int | None = None
     _knowledge: KnowledgeEngine | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -74,7 +78,17 @@ class Services:
                 {**row.data, "id": row.article_id, "enabled": row.enabled}
                 for row in session.scalars(select(KbArticle).where(KbArticle.office_id == office_id))
             ]
-        return KnowledgeEngine.load(overrides=overrides, office_name=self.settings.office_name)
+        # Engines are immutable once built: processes serving several apps (tests, several offices with the
+        # same articles) share one per distinct input instead of training again.
+        key = json.dumps([overrides, self.settings.office_name], sort_keys=True, ensure_ascii=False, default=str)
+        with _SHARED_LOCK:
+            engine = _SHARED_ENGINES.get(key)
+            if engine is None:
+                engine = KnowledgeEngine.load(overrides=overrides, office_name=self.settings.office_name)
+                if len(_SHARED_ENGINES) >= 8:
+                    _SHARED_ENGINES.pop(next(iter(_SHARED_ENGINES)))
+                _SHARED_ENGINES[key] = engine
+        return engine
 
     def dispose(self) -> None:
         self.engine.dispose()
