@@ -345,28 +345,23 @@ def jobs_run(ctx: Context, name: str, force: bool) -> None:
     click.echo(f"{name}: {json.dumps(result, ensure_ascii=False)}")
 
 
-def _register_optional_commands() -> None:
+@main.group()
+def kb() -> None:
+    """The knowledge base."""
+
+
+def _register_package_commands() -> None:
     """Commands that live with the package they belong to."""
-    try:
-        from knowledge.cli import ask_command
-    except ImportError:  # pragma: no cover - the knowledge package is part of the install
-        ask_command = None
-    if ask_command is not None:
-        main.add_command(ask_command, "ask")
+    from admin import report_command
+    from knowledge.cli import ask_command
+    from knowledge.importer import import_command
 
-    @main.group()
-    def kb() -> None:
-        """The knowledge base."""
-
-    try:
-        from knowledge.importer import import_command
-    except ImportError:  # pragma: no cover
-        import_command = None
-    if import_command is not None:
-        kb.add_command(import_command, "import")
+    main.add_command(ask_command, "ask")
+    main.add_command(report_command, "report")
+    kb.add_command(import_command, "import")
 
 
-_register_optional_commands()
+_register_package_commands()
 
 
 if __name__ == "__main__":
