@@ -46,6 +46,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(chat_bp)
     app.register_blueprint(followup_bp)
 
+    import admin
+
+    admin.init_app(app)
+
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
         try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from admin import kbsync
 from bot import inbox, outbox
 from bot.handlers import HANDLERS
 from helpdesk import jobs  # noqa: F401  (registers the scheduled jobs)
@@ -71,6 +72,7 @@ class Worker:
                 report = outbox.deliver_due(self.services.engine, transports)
                 busy |= bool(report.sent or report.retried or report.failed)
                 run_due_jobs(self.services)
+                kbsync.refresh_if_stale(self.services)  # article edits made in the admin app
             except Exception:  # keep the loop alive; the database may be restarting
                 log.exception("worker loop failed; retrying")
                 self.stop.wait(min(30.0, self.services.settings.worker_poll_seconds * 5))

@@ -201,6 +201,7 @@ class Ticket(Base):
         UniqueConstraint("office_id", "number"),
         Index("ix_ticket_office_status_created", "office_id", "status", "created_at"),
         Index("ix_ticket_office_created", "office_id", "created_at"),
+        Index("ix_ticket_office_received", "office_id", "received_at"),
         Index("ix_ticket_requester_status", "requester_id", "status"),
     )
 
