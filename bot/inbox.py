@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, LargeBinary, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -50,13 +50,15 @@ def store_event(
     dialect = session.get_bind().dialect.name
     insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
     now = utcnow()
+    # The payload goes in as an execute parameter, not a literal of the statement, so a 25 MB e-mail
+    # does not stay referenced from the compiled-statement cache.
     result = session.execute(
         insert_fn(InboundEvent)
         .values(
             office_id=office_id,
             source=source,
             source_id=source_id[:255],
-            payload=payload,
+            payload=bindparam("payload_in", type_=LargeBinary),
             meta=meta or {},
             status=EventStatus.PENDING.value,
             attempts=0,
@@ -64,7 +66,8 @@ def store_event(
             received_at=now,
         )
         .on_conflict_do_nothing(index_elements=["office_id", "source", "source_id"])
-        .returning(InboundEvent.id)
+        .returning(InboundEvent.id),
+        {"payload_in": payload},
     )
     new_id = result.scalar_one_or_none()
     if new_id is not None:

@@ -21,9 +21,8 @@ from tickets import registry
 from tickets.models import Direction, Ticket, TicketStatus, utcnow
 
 if TYPE_CHECKING:
-    from knowledge.engine import Answer
-
     from knowledge.articles import Article
+    from knowledge.engine import Answer
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +51,7 @@ class Inquiry:
     inbound_event_id: int | None = None
     thread_ticket_id: int | None = None  # the channel already knows the ticket (e-mail reply, postback)
     formal: bool = False
+    continue_recent: bool = True  # chat channels: a message minutes after a report continues it
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -138,7 +138,7 @@ def handle_inquiry(session: Session, inquiry: Inquiry, engine: AnswerEngine, *, 
         if ticket is not None:
             reply_lines.append(_status_text(ticket))
             kind = "status"
-    else:
+    elif inquiry.continue_recent:
         recent = registry.latest_open_ticket(session, inquiry.requester_id, since=now - CONTINUATION_WINDOW)
         if recent is not None and recent.handoff and (
             u is None or recent.category == u.category or u.category_confidence < 0.5

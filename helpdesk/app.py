@@ -47,8 +47,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(followup_bp)
 
     import admin
+    import bot.email
 
     admin.init_app(app)
+    bot.email.init_app(app)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]

@@ -353,11 +353,13 @@ def kb() -> None:
 def _register_package_commands() -> None:
     """Commands that live with the package they belong to."""
     from admin import report_command
+    from bot.email import email_group
     from knowledge.cli import ask_command
     from knowledge.importer import import_command
 
     main.add_command(ask_command, "ask")
     main.add_command(report_command, "report")
+    main.add_command(email_group, "email")
     kb.add_command(import_command, "import")
 
 

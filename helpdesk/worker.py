@@ -62,6 +62,7 @@ class Worker:
     stop: threading.Event
 
     def run(self, once: bool = False) -> None:
+        init_channels()
         transports = build_transports(self.services)
         log.info("worker started (channels: %s)", ", ".join(sorted(transports)) or "none")
         while not self.stop.is_set():
@@ -81,6 +82,13 @@ class Worker:
             if not busy:
                 self.stop.wait(self.services.settings.worker_poll_seconds)
         log.info("worker stopped")
+
+
+def init_channels() -> None:
+    """Register the channels' inbox handlers, outbox transports and scheduled jobs (idempotent)."""
+    import bot.email
+
+    bot.email.init_worker()
 
 
 def run_forever(services: Services) -> None:

@@ -302,7 +302,7 @@ class InboundEvent(Base):
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
     source: Mapped[str] = mapped_column(String(16))  # line | email | web
     source_id: Mapped[str] = mapped_column(String(255))  # webhookEventId / Message-ID / hash
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    payload: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # loaded only by the handler
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(enum_col(EventStatus), default=EventStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

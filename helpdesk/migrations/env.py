@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import bot.email.models  # noqa: F401  (registers the channel tables on Base.metadata)
 from tickets.models import Base
 
 config = context.config
