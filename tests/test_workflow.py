@@ -139,6 +139,24 @@ def test_sla_sweep_alerts_once_per_state_and_caps_storms(services) -> None:  # t
         assert late["first_response"] == 7 * 3600
 
 
+def test_a_new_urgent_ticket_alerts_staff_once(services) -> None:  # type: ignore[no-untyped-def]
+    now = bkk(2026, 11, 23, 10, 0)
+    with write_session(services.engine) as s:
+        office = s.get(Office, services.office_id)
+        office.settings = {"alerts": {"line_to": ["Cstaffgroup0001"]}}
+        t = registry.open_ticket(s, office_id=office.id, channel="line", actor="bot", subject="เน็ตล่มทั้งโรงเรียน",
+                                 received_at=now - timedelta(minutes=2),
+                                 classification=registry.Classification("network_internet", "incident", "urgent"))
+        ticket_id = t.id
+    with write_session(services.engine) as s:
+        assert sla.sweep(s, now)["alerts"] == 1
+    with write_session(services.engine) as s:
+        assert sla.sweep(s, now + timedelta(minutes=1))["alerts"] == 0
+        item = s.scalar(select(OutboxMessage))
+        assert item.dedupe_key == f"alert:urgent_new:{ticket_id}:line:Cstaffgroup0001"
+        assert "เรื่องด่วนใหม่" in item.payload["text"] and "เน็ตล่มทั้งโรงเรียน" in item.payload["text"]
+
+
 def test_alerts_wait_for_office_hours_unless_urgent(services) -> None:  # type: ignore[no-untyped-def]
     night = bkk(2026, 11, 23, 22, 0)
     with write_session(services.engine) as s:

@@ -255,7 +255,8 @@ def install_hook() -> None:
 
 
 def sweep(session: Session, now: datetime, max_alerts: int = 20) -> dict[str, int]:
-    """Refresh breach records of open work and alert staff once per ticket per state.
+    """Refresh breach records of open work and alert staff once per ticket per state: a new urgent
+    ticket, a target about to breach, a breach.
 
     Reads only the columns it needs for the check; loads a ticket row only when something changes.
     """
@@ -274,7 +275,7 @@ def sweep(session: Session, now: datetime, max_alerts: int = 20) -> dict[str, in
     ).all()
     offices = {o.id: o for o in session.scalars(select(Office))}
     counts = {"checked": len(rows), "updated": 0, "alerts": 0, "alerts_summarised": 0}
-    pending_alerts: list[tuple[int, str, str, datetime]] = []
+    pending_alerts: list[tuple[int, str, str | None, datetime | None]] = []
     changes: list[dict[str, Any]] = []
     risk_cache: dict[int, datetime] = {}
     for row in rows:
@@ -289,12 +290,18 @@ def sweep(session: Session, now: datetime, max_alerts: int = 20) -> dict[str, in
         old = dict(row.sla or {})
         sent_alerts = dict(old.get("alerts") or {})
         new_alerts = dict(sent_alerts)
+        announced = False
+        if row.status == TicketStatus.NEW.value and row.urgency == "urgent" and "urgent_new" not in new_alerts:
+            new_alerts["urgent_new"] = now.isoformat()
+            pending_alerts.append((row.id, "urgent_new", None, None))
+            announced = True
         for st in states:
             if st.state in ("at_risk", "breached") and st.done_at is None:
                 key = f"{st.target}:{st.state}"
                 if key not in new_alerts:
                     new_alerts[key] = now.isoformat()
-                    pending_alerts.append((row.id, st.state, st.target, st.due))
+                    if not (announced and st.state == "at_risk"):  # the urgent alert already says "now"
+                        pending_alerts.append((row.id, st.state, st.target, st.due))
         new = {**record, "alerts": new_alerts} if new_alerts else record
         if new != old:
             changes.append({"id": row.id, "sla": new})
