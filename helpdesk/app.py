@@ -48,9 +48,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     import admin
     import bot.email
+    import bot.line
 
     admin.init_app(app)
     bot.email.init_app(app)
+    bot.line.init_app(app)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]

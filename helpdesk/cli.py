@@ -354,12 +354,14 @@ def _register_package_commands() -> None:
     """Commands that live with the package they belong to."""
     from admin import report_command
     from bot.email import email_group
+    from bot.line import line_group
     from knowledge.cli import ask_command
     from knowledge.importer import import_command
 
     main.add_command(ask_command, "ask")
     main.add_command(report_command, "report")
     main.add_command(email_group, "email")
+    main.add_command(line_group, "line")
     kb.add_command(import_command, "import")
 
 

@@ -87,8 +87,10 @@ class Worker:
 def init_channels() -> None:
     """Register the channels' inbox handlers, outbox transports and scheduled jobs (idempotent)."""
     import bot.email
+    import bot.line
 
     bot.email.init_worker()
+    bot.line.init_worker()
 
 
 def run_forever(services: Services) -> None:

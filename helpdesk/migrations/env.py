@@ -5,8 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import bot.email.models  # noqa: F401  (registers the channel tables on Base.metadata)
+import bot.email.models
+import bot.line.models
 from tickets.models import Base
+
+_CHANNEL_MODELS = (bot.email.models, bot.line.models)  # importing them adds their tables to Base.metadata
 
 config = context.config
 target_metadata = Base.metadata

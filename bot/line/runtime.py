@@ -1,0 +1,295 @@
+"""The LINE channel of one process: options, the SDK client, the outbox transport, and the background
+lanes that process stored webhook events right after the webhook answered.
+
+Lanes: a few threads per web process; the events of one chat always go to the same lane, in order.
+Each event is stored with a short lease (LINE_LANE_LEASE_SECONDS) that keeps `helpdesk worker` away from
+it while this process works on it; if the process dies, the lease runs out and the worker processes the
+event instead. Replies leave at once through the outbox (the worker retries what fails).
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from linebot.v3.webhook import WebhookParser
+from sqlalchemy import update
+
+from bot import inbox, outbox
+from bot.line.client import LineApiError, LineClient
+from bot.line.context import OutboxSnapshot, Prepared, start_collecting, stop_collecting
+from bot.line.options import LineOptions, load_options
+from bot.line.transport import CHANNEL, LineTransport
+from bot.outbox import TransportError
+from helpdesk.db import write_session
+from helpdesk.services import Services
+from tickets.models import Message, OutboxMessage, OutboxStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+_runtime_lock = threading.Lock()
+_said_disabled = False
+
+
+@dataclass
+class LaneItem:
+    event_id: int
+    raw: dict[str, Any]
+    chat_id: str
+    loading: bool = False
+    event: Any = None  # the SDK model the webhook parsed already
+
+
+class LoadingWatch:
+    """Shows LINE's loading animation in a one-to-one chat whose answer is late (one thread per process)."""
+
+    def __init__(self, rt: LineRuntime) -> None:
+        self.rt = rt
+        self._heap: list[tuple[float, int, str]] = []
+        self._pending: dict[int, str] = {}
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="line-loading", daemon=True)
+        self._thread.start()
+
+    def expect(self, event_id: int, chat_id: str) -> None:
+        due = time.monotonic() + self.rt.options.loading_after
+        with self._cond:
+            self._pending[event_id] = chat_id
+            heapq.heappush(self._heap, (due, event_id, chat_id))
+            self._cond.notify()
+
+    def done(self, event_id: int) -> None:
+        with self._cond:
+            self._pending.pop(event_id, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                due, event_id, chat_id = self._heap[0]
+                wait = due - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+                if self._pending.pop(event_id, None) is None:
+                    continue
+            client = self.rt.client
+            if client is not None:
+                try:
+                    client.show_loading(chat_id)
+                except LineApiError as exc:
+                    log.debug("loading animation not shown: %s", exc)
+
+
+class Lanes:
+    def __init__(self, rt: LineRuntime, n: int) -> None:
+        self.rt = rt
+        self.queues: list[queue.Queue[list[LaneItem] | None]] = [queue.Queue() for _ in range(n)]
+        self.threads = [threading.Thread(target=self._run, args=(q,), name=f"line-lane-{i}", daemon=True)
+                        for i, q in enumerate(self.queues)]
+        for t in self.threads:
+            t.start()
+
+    def submit(self, items: list[LaneItem]) -> None:
+        by_lane: dict[int, list[LaneItem]] = {}
+        for item in items:
+            by_lane.setdefault(hash(item.chat_id) % len(self.queues), []).append(item)
+        for lane, batch in by_lane.items():
+            self.queues[lane].put(batch)
+
+    def _run(self, q: queue.Queue[list[LaneItem] | None]) -> None:
+        while True:
+            batch = q.get()
+            if batch is None:
+                return
+            for item in batch:
+                try:
+                    self.rt.process_now(item)
+                except Exception:  # the event stays stored; the worker takes it when the lease ends
+                    log.exception("LINE event %s: background processing failed", item.event_id)
+
+
+@dataclass
+class LineRuntime:
+    services: Services
+    options: LineOptions
+    client: LineClient | None = None
+    transport: LineTransport | None = None
+    knowledge_override: Any = None
+    _lanes: Lanes | None = None
+    _loading: LoadingWatch | None = None
+    _pid: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _local: threading.local = field(default_factory=threading.local)
+    _validator: Any = None
+
+    @classmethod
+    def create(cls, services: Services, options: LineOptions | None = None) -> LineRuntime:
+        options = options or load_options(services.settings)
+        rt = cls(services=services, options=options)
+        if options.enabled:
+            rt.client = LineClient(options)
+            rt.transport = LineTransport(rt.client, options, services.engine)
+            rt._validator = WebhookParser(options.channel_secret).signature_validator
+        return rt
+
+    @property
+    def enabled(self) -> bool:
+        return self.client is not None
+
+    def verify(self, body: str, signature: str) -> bool:
+        """The SDK's signature check over the exact body received."""
+        return bool(self._validator is not None and self._validator.validate(body, signature))
+
+    def knowledge(self) -> Any:
+        if self.knowledge_override is not None:
+            return self.knowledge_override
+        return self.services.knowledge()
+
+    # ---- per-thread hand-over between the lane and the handler
+    def take_prepared(self, event_id: int) -> Prepared | None:
+        prepared: dict[int, Prepared] | None = getattr(self._local, "prepared", None)
+        return prepared.pop(event_id, None) if prepared else None
+
+    def note_content_job(self, job_id: int) -> None:
+        jobs = getattr(self._local, "content_jobs", None)
+        if jobs is not None:
+            jobs.append(job_id)
+
+    # ---- background
+    def _ensure_threads(self) -> None:
+        pid = os.getpid()
+        if self._pid == pid and (self._lanes is not None or self.options.lanes == 0):
+            return
+        with self._lock:
+            if self._pid != pid:
+                if self.options.lanes > 0 and self.options.gil_switch_ms > 0:
+                    # Background lanes share the interpreter with the request threads: hand the GIL over
+                    # more often so that a webhook answer never waits 5 ms for each step.
+                    sys.setswitchinterval(min(sys.getswitchinterval(), self.options.gil_switch_ms / 1000))
+                self._lanes = Lanes(self, self.options.lanes) if self.options.lanes > 0 else None
+                self._loading = LoadingWatch(self) if self.enabled else None
+                self._pid = pid
+
+    @property
+    def background(self) -> bool:
+        return self.options.lanes > 0
+
+    def submit(self, items: list[LaneItem]) -> None:
+        self._ensure_threads()
+        if self._loading is not None:
+            for item in items:
+                if item.loading:
+                    self._loading.expect(item.event_id, item.chat_id)
+        if self._lanes is not None:
+            self._lanes.submit(items)
+
+    def process_now(self, item: LaneItem) -> str:
+        """Process one stored event in this thread, then deliver its answer and fetch its media at once."""
+        from bot.line.handlers import handle_line_event, prepare
+
+        prepared = prepare(self, item.raw, item.event)
+        self._local.prepared = {item.event_id: prepared} if prepared is not None else {}
+        self._local.content_jobs = []
+        fresh = start_collecting()
+        try:
+            status = inbox.process_event(self.services.engine, item.event_id,
+                                         lambda s, e: handle_line_event(self.services, s, e))
+        finally:
+            stop_collecting()
+            self._local.prepared = {}
+        jobs, self._local.content_jobs = self._local.content_jobs, None
+        if self._loading is not None:
+            self._loading.done(item.event_id)  # the answer leaves now: no loading animation after it
+        if status == "done":
+            for snapshot in fresh:
+                self.deliver_fresh(snapshot)
+        if status == "done" and jobs:
+            from bot.line.media import fetch_due
+
+            fetch_due(self, jobs)
+        return status
+
+    def deliver_fresh(self, item: OutboxSnapshot) -> str:
+        """First attempt at an item this thread just enqueued (and holds leased): send, then one UPDATE.
+
+        Success is recorded as bot.outbox.deliver_one records it. On failure the lease is released with
+        the retry time; the worker's next attempt (bot.outbox.deliver_one) counts attempts and records a
+        permanent failure on the ticket.
+        """
+        assert self.transport is not None
+        error: TransportError | None = None
+        result: dict[str, Any] = {}
+        try:
+            result = self.transport.send(item) or {}  # type: ignore[arg-type]
+        except TransportError as exc:
+            error = exc
+        except Exception as exc:
+            log.exception("outbox %s: transport crashed", item.id)
+            error = TransportError(f"{type(exc).__name__}: {exc}")
+        now = utcnow()
+        with write_session(self.services.engine) as session:
+            pending = (OutboxMessage.id == item.id, OutboxMessage.status == OutboxStatus.PENDING.value)
+            if error is None:
+                session.execute(update(OutboxMessage).where(*pending).values(
+                    status=OutboxStatus.SENT.value, attempts=OutboxMessage.attempts + 1, sent_at=now,
+                    last_error=None, locked_until=None))
+                if item.message_id is not None:
+                    values: dict[str, Any] = {"delivery_state": "sent"}
+                    if result.get("channel_message_id"):
+                        values["channel_message_id"] = str(result["channel_message_id"])[:255]
+                    session.execute(update(Message).where(Message.id == item.message_id).values(**values))
+                return OutboxStatus.SENT.value
+            delay = 0.0 if error.permanent or error.retry_after is None else error.retry_after
+            session.execute(update(OutboxMessage).where(*pending).values(
+                locked_until=None, last_error=str(error)[:2000], next_attempt_at=now + timedelta(seconds=delay)))
+            return OutboxStatus.PENDING.value
+
+    def deliver(self, outbox_ids: list[int]) -> None:
+        """Claim and send these outbox items now (bot.outbox's own claim and bookkeeping)."""
+        if not outbox_ids or self.transport is None:
+            return
+        for item_id in outbox.claim_due(self.services.engine, [CHANNEL], ids=outbox_ids):
+            outbox.deliver_one(self.services.engine, item_id, self.transport)
+
+    def close(self) -> None:
+        """Stop this process's lanes (after the events already queued) and close the HTTP pools."""
+        if self._lanes is not None and self._pid == os.getpid():
+            for q in self._lanes.queues:
+                q.put(None)
+            for t in self._lanes.threads:
+                t.join(timeout=10)
+            self._lanes = None
+        if self.client is not None:
+            self.client.close()
+
+
+def runtime_for(services: Services) -> LineRuntime:
+    """The process's LINE runtime for these services (created on first use)."""
+    rt = getattr(services, "_line_runtime", None)
+    if rt is None:
+        with _runtime_lock:
+            rt = getattr(services, "_line_runtime", None)
+            if rt is None:
+                rt = LineRuntime.create(services)
+                services._line_runtime = rt  # type: ignore[attr-defined]
+                global _said_disabled
+                if not rt.enabled and not _said_disabled:
+                    _said_disabled = True
+                    log.info("LINE disabled: set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN to enable it")
+    return rt
+
+
+def set_runtime(services: Services, rt: LineRuntime) -> LineRuntime:
+    services._line_runtime = rt  # type: ignore[attr-defined]
+    return rt

@@ -1,0 +1,161 @@
+"""POST /line/webhook: verify, store, enqueue, answer 200 (LINE expects the answer within 2 seconds).
+
+Nothing is parsed or stored before the SDK has checked X-Line-Signature over the exact bytes received.
+Each event is stored under its webhookEventId (unique), so a redelivered or duplicated event is never
+processed twice; understanding, ticketing and replying happen afterwards in the background lanes
+(or in `helpdesk worker` when this process cannot).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy import Engine, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from bot.inbox import store_event
+from bot.line.events import UnparsableEvent, chat_of_raw, parse_event
+from bot.line.runtime import LaneItem, LineRuntime
+from helpdesk.db import SQLITE_BUSY_TIMEOUT_MS, write_session
+from tickets.models import InboundEvent, utcnow
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("line", __name__)
+
+MAX_BODY = 1024 * 1024
+SOURCE = "line"
+
+
+@contextmanager
+def store_session(engine: Engine) -> Iterator[Session]:
+    """The webhook's short write transaction.
+
+    On SQLite the lock is asked for every half millisecond (busy_timeout 0 and our own retry) instead of
+    through SQLite's busy handler, whose waits grow to 100 ms: the answer to LINE must not sit behind a
+    background writer of another process for longer than that writer needs the lock. Nor does this
+    commit run a WAL checkpoint (an fsync); the background writers' commits do that."""
+    if engine.dialect.name != "sqlite":
+        with write_session(engine) as session:
+            yield session
+        return
+    conn = engine.connect().execution_options(sqlite_immediate=True)
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    raw.execute("PRAGMA busy_timeout = 0")
+    raw.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints are left to the background writers
+    try:
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                trans = conn.begin()
+                break
+            except OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.0005)
+        session = Session(bind=conn)
+        try:
+            yield session
+            session.flush()
+            trans.commit()
+        except BaseException:
+            trans.rollback()
+            raise
+        finally:
+            session.close()
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        raw.execute("PRAGMA wal_autocheckpoint = 1000")
+        conn.close()
+
+
+def _runtime() -> LineRuntime:
+    return current_app.extensions["line"]
+
+
+def _plain(status: int, text: str) -> Response:
+    return Response(text, status=status, mimetype="text/plain")
+
+
+@bp.post("/line/webhook")
+def webhook() -> Response:
+    rt = _runtime()
+    if not rt.enabled:
+        return _plain(404, "LINE is not configured")
+    if (request.content_length or 0) > MAX_BODY:
+        return _plain(413, "payload too large")
+    signature = request.headers.get("X-Line-Signature", "")
+    if not signature:
+        log.warning("LINE webhook without X-Line-Signature from %s", request.remote_addr)
+        return _plain(400, "missing signature")
+    body_bytes = request.get_data(cache=False)  # Flask answers 413 itself beyond MAX_CONTENT_LENGTH
+    if len(body_bytes) > MAX_BODY:
+        return _plain(413, "payload too large")
+    try:
+        body = body_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        log.warning("LINE webhook body is not UTF-8")
+        return _plain(400, "bad body")
+    if not rt.verify(body, signature):
+        log.warning("LINE webhook with a wrong signature from %s", request.remote_addr)
+        return _plain(400, "bad signature")
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        log.warning("LINE webhook with a valid signature but malformed JSON: %s", exc)
+        return _plain(400, "malformed JSON")
+    events = data.get("events") if isinstance(data, dict) else None
+    if not isinstance(events, list):
+        log.warning("LINE webhook without an events list")
+        return _plain(400, "no events")
+    if not events:
+        return _plain(200, "OK")  # the console's verification request
+
+    destination = data.get("destination")
+    accepted = []
+    for raw in events:
+        try:
+            event = parse_event(raw)
+        except UnparsableEvent as exc:
+            kind = raw.get("type") if isinstance(raw, dict) else type(raw).__name__
+            log.warning("LINE webhook: skipped one %r event: %s", kind, exc)
+            continue
+        accepted.append((raw, event))
+    if not accepted:
+        return _plain(200, "OK")
+
+    services = rt.services
+    office_id = services.office_id
+    items: list[LaneItem] = []
+    now = utcnow()
+    with store_session(services.engine) as session:
+        fresh: list[int] = []
+        for raw, event in accepted:
+            delivery = raw.get("deliveryContext") or {}
+            meta = {"type": raw.get("type"), "redelivery": bool(delivery.get("isRedelivery")),
+                    "destination": destination}
+            payload = json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            stored = store_event(session, office_id=office_id, source=SOURCE, source_id=raw["webhookEventId"],
+                                 payload=payload, meta=meta)
+            if not stored.created:
+                log.info("LINE event %s already stored (redelivery=%s)", raw["webhookEventId"], meta["redelivery"])
+                continue
+            fresh.append(stored.id)
+            src = raw.get("source") or {}
+            loading = (raw.get("type") == "message" and src.get("type") == "user" and bool(src.get("userId")))
+            items.append(LaneItem(stored.id, raw, chat_of_raw(raw), loading, event))
+        if fresh and rt.background:
+            # This process takes the events; the worker only steps in if the lease runs out.
+            session.execute(update(InboundEvent).where(InboundEvent.id.in_(fresh))
+                            .values(locked_until=now + timedelta(seconds=rt.options.lane_lease)))
+    if items and rt.background:
+        rt.submit(items)
+    return _plain(200, "OK")

@@ -1,0 +1,228 @@
+"""Fault runs: the background lanes, a worker killed mid-batch, and the LINE API down for a while.
+
+The suite shortens the clocks (lease, backoff, token life); scripts/bench_line.py runs the same faults
+with the real ones (60 s outage)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from helpdesk.db import session_scope
+from tests.fake_line_api import (
+    FakeLineApi,
+    LineHarness,
+    line_env,
+    make_line_harness,
+    text_event,
+    user_id,
+)
+from tickets.models import EventStatus, InboundEvent, Message, OutboxMessage
+
+ROOT = Path(__file__).resolve().parents[1]
+SENDS = ("/v2/bot/message/reply", "/v2/bot/message/push")
+QUESTIONS = [
+    "ปริ้นเตอร์พิมพ์ไม่ออกค่ะ", "เน็ตโรงเรียนใช้ไม่ได้", "ลืมรหัสผ่าน DMC ค่ะ", "จานดาวเทียม DLTV ไม่มีสัญญาณ",
+    "ขอยืมโปรเจคเตอร์ไปใช้ประชุม", "สวัสดีค่ะ", "ขอบคุณค่ะ", "ระบบ AMSS เข้าไม่ได้", "อยากได้ลิงก์ประชุม Zoom",
+    "คอมห้องธุรการจอฟ้า", "ขอสเปกคอมพิวเตอร์สำหรับจัดซื้อ", "ขอเข้ารับการอบรมทำเว็บโรงเรียน",
+]
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeLineApi]:
+    with FakeLineApi() as f:
+        yield f
+
+
+def status_counts(line: LineHarness) -> Counter[str]:
+    with session_scope(line.services.session_factory) as s:
+        return Counter(dict(s.execute(select(InboundEvent.status, func.count()).group_by(InboundEvent.status)).all()))
+
+
+def wait(predicate, timeout: float, step: float = 0.02) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def assert_exactly_once(line: LineHarness, events: list[dict]) -> None:  # type: ignore[type-arg]
+    """Every event: done, one inbound message, one outbox item (sent), one answer at LINE."""
+    with session_scope(line.services.session_factory) as s:
+        rows = {r.source_id: r for r in s.scalars(select(InboundEvent))}
+        assert set(rows) == {e["webhookEventId"] for e in events}
+        assert {r.status for r in rows.values()} == {EventStatus.DONE.value}
+        per_event = Counter(s.scalars(select(Message.inbound_event_id).where(Message.direction == "in")))
+        assert all(per_event[r.id] == 1 for r in rows.values()), per_event
+        items = list(s.scalars(select(OutboxMessage)))
+        assert sorted(i.payload["event_id"] for i in items) == sorted(r.id for r in rows.values())
+        assert {i.status for i in items} == {"sent"}
+    delivered = line.fake.delivered()
+    per_chat = Counter()
+    for r in delivered:
+        body = r.json
+        per_chat[body.get("to") or line.fake.reply_target(body["replyToken"])] += 1
+    expected = Counter(e["source"]["userId"] for e in events)
+    assert per_chat == expected
+
+
+def test_background_lanes_answer_each_chat_in_order_and_show_loading(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
+    line = make_line_harness(env, monkeypatch, fake, LINE_LANES="2", LINE_LOADING_AFTER_SECONDS="0.05")
+    try:
+        engine = line.services.knowledge()
+
+        class Slow:
+            def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+                return getattr(engine, name)
+
+            def answer(self, text: str, subject: str | None = None):  # type: ignore[no-untyped-def]
+                time.sleep(0.15)
+                return engine.answer(text, subject=subject)
+
+        line.rt.knowledge_override = Slow()
+        users = [user_id(f"lane{i}") for i in range(3)]
+        events = [text_event(QUESTIONS[i], users[i % 3]) for i in range(9)]
+        started = time.monotonic()
+        for e in events:
+            assert line.post(e).status_code == 200
+        assert time.monotonic() - started < 1.0  # acked without waiting for the answers
+        assert wait(lambda: len(line.fake.delivered()) == 9, 20)
+        assert_exactly_once(line, events)
+        with session_scope(line.services.session_factory) as s:
+            for uid in users:
+                sent = [e["message"]["id"] for e in events if e["source"]["userId"] == uid]
+                got = list(s.scalars(select(Message.channel_message_id).where(
+                    Message.direction == "in", Message.channel_message_id.in_(sent)).order_by(Message.id)))
+                assert got == sent
+        loading = line.fake.requests("/v2/bot/chat/loading/start")
+        assert loading and {r.json["chatId"] for r in loading} <= set(users)
+    finally:
+        line.close()
+
+
+WORKER = textwrap.dedent("""
+    import os, sys, time, threading
+    from datetime import timedelta
+    sys.path.insert(0, os.environ["HELPDESK_ROOT"])
+    from bot import inbox, outbox
+    inbox.LEASE = timedelta(seconds=float(os.environ["TEST_LEASE"]))
+    outbox.LEASE = timedelta(seconds=float(os.environ["TEST_LEASE"]))
+    from helpdesk.config import load_settings
+    from helpdesk.services import Services
+    from helpdesk.worker import Worker
+    import bot.line
+    import bot.line.handlers as handlers
+    services = Services.from_settings(load_settings())
+    services.knowledge()
+    bot.line.init_worker()
+    slow = float(os.environ.get("TEST_SLOW", "0"))
+    original = handlers.handle_line_event
+    def slowed(services, session, row):
+        original(services, session, row)
+        time.sleep(slow)
+    from bot import handlers as registry
+    registry.register("line", slowed)
+    services.office_id
+    print("ready", flush=True)
+    sys.stdin.readline()  # wait for "go"
+    Worker(services, threading.Event()).run()
+""")
+
+
+def start_worker(env: dict[str, str], slow: float) -> subprocess.Popen[str]:
+    full = {**os.environ, **env, "HELPDESK_ROOT": str(ROOT), "TEST_LEASE": "1", "TEST_SLOW": str(slow),
+            "WORKER_POLL_SECONDS": "0.05", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-c", WORKER], env=full, cwd=ROOT, stdout=subprocess.PIPE,
+                            stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+
+
+def go(proc: subprocess.Popen[str]) -> None:
+    """Let a started worker take work once it has loaded everything."""
+    assert proc.stdout is not None and proc.stdin is not None
+    assert proc.stdout.readline().strip() == "ready"
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+
+
+def kill(proc: subprocess.Popen[str], sig: int = signal.SIGKILL) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
+        proc.wait(20)
+
+
+def test_worker_killed_mid_batch_processes_every_event_exactly_once(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
+    line = make_line_harness(env, monkeypatch, fake)  # no lanes: the worker does everything
+    worker_env = {**env, **line_env(fake)}
+    first = start_worker(worker_env, slow=0.03)  # loads while the events arrive
+    second = start_worker(worker_env, slow=0.0)  # the restarted worker, loaded in advance
+    try:
+        events = [text_event(QUESTIONS[i % len(QUESTIONS)], user_id(f"kill{i % 15}")) for i in range(45)]
+        for i in range(0, len(events), 5):
+            assert line.post(*events[i:i + 5]).status_code == 200
+        go(first)
+        assert wait(lambda: status_counts(line)["done"] >= 8, 30)
+        kill(first)
+        counts = status_counts(line)
+        assert 0 < counts["done"] < len(events), counts  # killed in the middle of the batch
+        go(second)
+        assert wait(lambda: status_counts(line)["done"] == len(events), 60)
+
+        def all_sent() -> bool:
+            with session_scope(line.services.session_factory) as s:
+                return not s.scalar(select(func.count()).select_from(OutboxMessage)
+                                    .where(OutboxMessage.status != "sent"))
+        assert wait(all_sent, 30)
+        kill(second, signal.SIGTERM)
+        assert_exactly_once(line, events)
+    finally:
+        kill(first)
+        kill(second)
+        line.close()
+
+
+def test_line_api_down_then_every_reply_is_pushed_once(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
+    outage, ttl = 1.5, "0.5"
+    line = make_line_harness(env, monkeypatch, fake, LINE_LANES="2", LINE_REPLY_TOKEN_TTL=ttl,
+                             LINE_RETRY_BASE_SECONDS="0.05", LINE_RETRY_CAP_SECONDS="0.3")
+    stop = threading.Event()
+
+    def worker_loop() -> None:  # the worker's outbox delivery, as `helpdesk worker` runs it
+        while not stop.is_set():
+            line.deliver()
+            stop.wait(0.05)
+
+    delivery = threading.Thread(target=worker_loop, daemon=True)
+    try:
+        fake.go_down()
+        went_down = time.monotonic()
+        events = [text_event(QUESTIONS[i % len(QUESTIONS)], user_id(f"down{i}")) for i in range(16)]
+        for i in range(0, len(events), 4):
+            assert line.post(*events[i:i + 4]).status_code == 200
+        assert wait(lambda: status_counts(line)["done"] == len(events), 30)
+        delivery.start()
+        time.sleep(max(0.0, outage - (time.monotonic() - went_down)))
+        fake.come_up()
+        assert wait(lambda: len(fake.delivered()) >= len(events), 20)
+        time.sleep(0.5)  # nothing more may arrive
+        assert {r.path for r in fake.delivered()} == {"/v2/bot/message/push"}
+        keys = [r.headers["X-Line-Retry-Key"] for r in fake.delivered()]
+        assert len(keys) == len(set(keys)) == len(events)
+        assert_exactly_once(line, events)
+    finally:
+        stop.set()
+        if delivery.is_alive():
+            delivery.join(5)
+        line.close()
