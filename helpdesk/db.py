@@ -9,7 +9,7 @@ upgrade a read lock.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -64,9 +64,7 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on error."""
-    session = factory()
+def _unit_of_work(session: Session) -> Iterator[Session]:
     try:
         yield session
         session.commit()
@@ -77,19 +75,15 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-@contextmanager
-def write_session(engine: Engine) -> Iterator[Session]:
+def session_scope(factory: sessionmaker[Session]) -> AbstractContextManager[Session]:
+    """One unit of work: commit on success, roll back on error."""
+    return _unit_of_work(factory())
+
+
+def write_session(engine: Engine) -> AbstractContextManager[Session]:
     """A unit of work that takes the write lock up front on SQLite (no-op difference on PostgreSQL)."""
     bind = engine.execution_options(sqlite_immediate=True) if engine.dialect.name == "sqlite" else engine
-    session = Session(bind=bind, expire_on_commit=False)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    return _unit_of_work(Session(bind=bind, expire_on_commit=False))
 
 
 def ping(engine: Engine) -> None:

@@ -21,6 +21,7 @@ import click
 import yaml
 from rapidfuzz import fuzz
 
+from knowledge.articles import CATEGORIES
 from knowledge.manual_parser import (
     Item,
     Manual,
@@ -28,24 +29,6 @@ from knowledge.manual_parser import (
     Process,
     normalise_for_comparison,
     parse_manual,
-)
-
-CATEGORIES: tuple[str, ...] = (
-    "hardware_repair",
-    "network_internet",
-    "account_access",
-    "security_data_protection",
-    "student_data_dmc",
-    "edu_info_systems",
-    "saraban_amss",
-    "dltv_satellite",
-    "dlit_media_lms",
-    "digital_comms_web",
-    "equipment_borrow",
-    "procurement_spec",
-    "training_request",
-    "general_consult",
-    "out_of_scope",
 )
 
 # Keyword patterns per category (regular expressions, matched case-insensitively). Ties go to the
