@@ -119,3 +119,23 @@ def client(app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def runner(env: dict[str, str]) -> CliRunner:
     return CliRunner(env=env)
+
+
+# -- LINE: the fake LINE API and a harness around the app (used by tests/test_line_*.py) ---------------
+
+
+@pytest.fixture
+def fake():  # type: ignore[no-untyped-def]
+    from tests.fake_line_api import FakeLineApi
+
+    with FakeLineApi() as f:
+        yield f
+
+
+@pytest.fixture
+def line(env, monkeypatch, fake):  # type: ignore[no-untyped-def]
+    from tests.fake_line_api import make_line_harness
+
+    harness = make_line_harness(env, monkeypatch, fake)
+    yield harness
+    harness.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import select
 
@@ -11,10 +9,8 @@ from bot.line.commands import Command, parse_command
 from bot.line.models import LineConversation
 from helpdesk.db import session_scope
 from tests.fake_line_api import (
-    FakeLineApi,
     LineHarness,
     image_event,
-    make_line_harness,
     postback_event,
     text_event,
     user_id,
@@ -22,19 +18,6 @@ from tests.fake_line_api import (
 from tickets.models import Attachment, Message, Ticket
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x01" * 500 + b"\xff\xd9"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeLineApi]:
-    with FakeLineApi() as f:
-        yield f
-
-
-@pytest.fixture
-def line(env, monkeypatch, fake) -> Iterator[LineHarness]:  # type: ignore[no-untyped-def]
-    harness = make_line_harness(env, monkeypatch, fake)
-    yield harness
-    harness.close()
 
 
 def tickets(line: LineHarness) -> list[Ticket]:

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from bot.line.models import LineContentJob, LineConversation
 from helpdesk.db import session_scope, write_session
 from tests.fake_line_api import (
-    FakeLineApi,
     LineHarness,
     file_event,
     follow_event,
@@ -36,12 +35,6 @@ from tickets.models import Attachment, InboundEvent, Message, Rating, Requester,
 
 SENDS = ("/v2/bot/message/reply", "/v2/bot/message/push")
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2000 + b"\xff\xd9"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeLineApi]:
-    with FakeLineApi() as f:
-        yield f
 
 
 @pytest.fixture

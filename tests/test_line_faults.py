@@ -13,15 +13,12 @@ import textwrap
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from helpdesk.db import session_scope
 from tests.fake_line_api import (
-    FakeLineApi,
     LineHarness,
     line_env,
     make_line_harness,
@@ -37,12 +34,6 @@ QUESTIONS = [
     "ขอยืมโปรเจคเตอร์ไปใช้ประชุม", "สวัสดีค่ะ", "ขอบคุณค่ะ", "ระบบ AMSS เข้าไม่ได้", "อยากได้ลิงก์ประชุม Zoom",
     "คอมห้องธุรการจอฟ้า", "ขอสเปกคอมพิวเตอร์สำหรับจัดซื้อ", "ขอเข้ารับการอบรมทำเว็บโรงเรียน",
 ]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeLineApi]:
-    with FakeLineApi() as f:
-        yield f
 
 
 def status_counts(line: LineHarness) -> Counter[str]:

@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import func, select
 
 from helpdesk.db import session_scope, write_session
-from tests.fake_line_api import FakeLineApi, LineHarness, make_line_harness, user_id
+from tests.fake_line_api import LineHarness, user_id
 from tickets.models import Attachment, Requester, School, Ticket
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x02" * 3000 + b"\xff\xd9"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeLineApi]:
-    with FakeLineApi() as f:
-        yield f
-
-
-@pytest.fixture
-def line(env, monkeypatch, fake) -> Iterator[LineHarness]:  # type: ignore[no-untyped-def]
-    harness = make_line_harness(env, monkeypatch, fake)
-    yield harness
-    harness.close()
 
 
 def form_page(line: LineHarness) -> dict[str, str]:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from linebot.v3.messaging import RichMenuRequest
 from PIL import Image
@@ -15,12 +13,6 @@ from PIL import Image
 from bot.line.cli import line_group
 from bot.line.richmenu import HEIGHT, WIDTH, build_image, find_font, menu_definition
 from tests.fake_line_api import TEST_ACCESS_TOKEN, TEST_CHANNEL_SECRET, FakeLineApi
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeLineApi]:
-    with FakeLineApi() as f:
-        yield f
 
 
 def cli_env(tmp_path: Path, fake: FakeLineApi | None = None) -> dict[str, str]:

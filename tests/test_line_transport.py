@@ -27,12 +27,6 @@ FLEX = {"type": "flex", "altText": "คำตอบ", "contents": {"type": "bubb
 PLAIN = {"type": "text", "text": "คำตอบแบบข้อความ"}
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeLineApi]:
-    with FakeLineApi() as f:
-        yield f
-
-
 def options_for(fake: FakeLineApi, **kw: Any) -> LineOptions:
     base = dict(channel_secret="s" * 32, access_token=TEST_ACCESS_TOKEN, api_base_url=fake.url,
                 data_api_base_url=fake.url, public_base_url="http://127.0.0.1:8000", retry_base=0.05,

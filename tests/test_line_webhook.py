@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -13,7 +12,6 @@ from sqlalchemy import func, select
 from helpdesk.db import session_scope
 from tests.fake_line_api import (
     TEST_ACCESS_TOKEN,
-    FakeLineApi,
     LineHarness,
     follow_event,
     make_line_harness,
@@ -23,19 +21,6 @@ from tests.fake_line_api import (
     webhook_body,
 )
 from tickets.models import InboundEvent, Message, OutboxMessage, Ticket
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeLineApi]:
-    with FakeLineApi() as f:
-        yield f
-
-
-@pytest.fixture
-def line(env, monkeypatch, fake) -> Iterator[LineHarness]:  # type: ignore[no-untyped-def]
-    harness = make_line_harness(env, monkeypatch, fake)
-    yield harness
-    harness.close()
 
 
 def count(harness: LineHarness, model) -> int:  # type: ignore[no-untyped-def]
