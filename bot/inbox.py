@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, LargeBinary, bindparam, or_, select, update
@@ -149,10 +149,3 @@ def _record_failure(engine: Engine, event_id: int, error: str, *, permanent: boo
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(600, 2 ** min(attempts, 10)))
 
-
-def pending_count(session: Session, now: datetime | None = None) -> int:
-    from sqlalchemy import func
-
-    return session.scalar(
-        select(func.count()).select_from(InboundEvent).where(InboundEvent.status == EventStatus.PENDING.value)
-    ) or 0

@@ -8,7 +8,7 @@ import uuid
 from flask import Blueprint, abort, jsonify, render_template, request, session
 from sqlalchemy import select
 
-from bot.inbox import claim_batch, process_event, store_event
+from bot.inbox import store_event
 from helpdesk.app import db, services
 from helpdesk.db import write_session
 from tickets.models import Message, Requester
@@ -97,13 +97,9 @@ def post_message():  # type: ignore[no-untyped-def]
     with write_session(svc.engine) as s:
         stored = store_event(s, office_id=svc.office_id, source="web", source_id=f"{web_id}:{client_id}",
                              payload=payload)
-    # Stored: now process it right away (the worker would pick it up if this process died here).
+    # Stored: now process it right away. A resent message is processed only if it is still pending and
+    # unleased (its first processing was interrupted); the worker would pick it up if this process died here.
     from helpdesk.worker import process_inbound
 
-    if stored.created:
-        process_inbound(svc, ids=[stored.id])
-    elif claim_batch(svc.engine, ids=[stored.id]):  # a retry of a message whose processing was interrupted
-        from bot.handlers import handle_web_event
-
-        process_event(svc.engine, stored.id, lambda s, e: handle_web_event(svc, s, e))
+    process_inbound(svc, ids=[stored.id])
     return jsonify(messages=_messages(web_id, after))

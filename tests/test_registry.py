@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk import migrate
-from helpdesk.db import make_engine, session_scope, write_session
+from helpdesk.db import make_engine, make_session_factory, session_scope, write_session
 from tickets import registry
 from tickets.directory import create_staff_user, ensure_office, requester_for_line
 from tickets.models import AuditLog, Direction, Ticket, TicketStatus
@@ -107,17 +107,11 @@ def _concurrent_numbers(url: str, processes: int, per_process: int) -> list[str]
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(processes) as pool:
         results = pool.starmap(_create_many, [(url, office_id, per_process)] * processes)
-    with session_scope(sessionmaker_for(engine)) as s:
+    with session_scope(make_session_factory(engine)) as s:
         stored = s.scalar(select(func.count()).select_from(Ticket))
     engine.dispose()
     assert stored == processes * per_process
     return [n for chunk in results for n in chunk]
-
-
-def sessionmaker_for(engine):  # type: ignore[no-untyped-def]
-    from helpdesk.db import make_session_factory
-
-    return make_session_factory(engine)
 
 
 @pytest.mark.postgres

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk import migrate
-from helpdesk.db import session_scope, write_session
+from helpdesk.db import make_session_factory, session_scope, write_session
 from tickets import alerts, followup, registry, sla
 from tickets.calendar import BANGKOK
 from tickets.directory import ensure_office, requester_for_email, requester_for_line
@@ -216,15 +216,10 @@ def test_two_scheduler_processes_never_send_a_followup_twice(pg_url: str) -> Non
         runs = pool.starmap(_scheduler_process, [(pg_url, "s" * 32, 15)] * 2)
     assert sum(runs) >= 2
     engine = make_engine(pg_url)
-    with session_scope(sessionmaker(engine)) as s:
+    with session_scope(make_session_factory(engine)) as s:
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 150
         sent_audits = s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "followup_sent"))
         assert sent_audits == 150
         assert s.scalar(select(func.count()).select_from(FollowUp).where(FollowUp.status == "sent")) == 150
     engine.dispose()
 
-
-def sessionmaker(engine):  # type: ignore[no-untyped-def]
-    from helpdesk.db import make_session_factory
-
-    return make_session_factory(engine)
