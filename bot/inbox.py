@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, LargeBinary, bindparam, or_, select, update
+from sqlalchemy import Engine, LargeBinary, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot import leasing
 from helpdesk.db import write_session
 from tickets.models import EventStatus, InboundEvent, utcnow
 
@@ -84,26 +85,8 @@ def store_event(
 def claim_batch(engine: Engine, *, limit: int = 20, sources: tuple[str, ...] | None = None,
                 ids: list[int] | None = None) -> list[int]:
     """Lease up to `limit` due events to this process and return their ids."""
-    now = utcnow()
-    with write_session(engine) as session:
-        stmt = select(InboundEvent.id).where(
-            InboundEvent.status == EventStatus.PENDING.value,
-            InboundEvent.next_attempt_at <= now,
-            or_(InboundEvent.locked_until.is_(None), InboundEvent.locked_until < now),
-        )
-        if sources:
-            stmt = stmt.where(InboundEvent.source.in_(sources))
-        if ids is not None:
-            stmt = stmt.where(InboundEvent.id.in_(ids))
-        stmt = stmt.order_by(InboundEvent.id).limit(limit)
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        claimed = list(session.scalars(stmt))
-        if claimed:
-            session.execute(
-                update(InboundEvent).where(InboundEvent.id.in_(claimed)).values(locked_until=now + LEASE)
-            )
-        return claimed
+    conditions = [InboundEvent.source.in_(sources)] if sources else []
+    return leasing.claim_due(engine, InboundEvent, *conditions, lease=LEASE, limit=limit, ids=ids)
 
 
 Handler = Callable[[Session, InboundEvent], None]

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from bot import leasing
 from helpdesk.db import write_session
 from tickets.models import Message, OutboxMessage, OutboxStatus, utcnow
 from tickets.registry import audit
@@ -82,23 +83,8 @@ def enqueue(
 
 
 def claim_due(engine: Engine, channels: list[str], limit: int = 20, ids: list[int] | None = None) -> list[int]:
-    now = utcnow()
-    with write_session(engine) as session:
-        stmt = select(OutboxMessage.id).where(
-            OutboxMessage.status == OutboxStatus.PENDING.value,
-            OutboxMessage.channel.in_(channels),
-            OutboxMessage.next_attempt_at <= now,
-            or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
-        )
-        if ids is not None:
-            stmt = stmt.where(OutboxMessage.id.in_(ids))
-        stmt = stmt.order_by(OutboxMessage.id).limit(limit)
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        claimed = list(session.scalars(stmt))
-        if claimed:
-            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(claimed)).values(locked_until=now + LEASE))
-        return claimed
+    return leasing.claim_due(engine, OutboxMessage, OutboxMessage.channel.in_(channels), lease=LEASE, limit=limit,
+                             ids=ids)
 
 
 def deliver_one(engine: Engine, item_id: int, transport: Transport) -> str:
