@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, LargeBinary, bindparam, select
+from sqlalchemy import Engine, LargeBinary, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -46,8 +46,12 @@ def store_event(
     source_id: str,
     payload: bytes,
     meta: dict[str, Any] | None = None,
+    locked_until: datetime | None = None,
 ) -> StoredEvent:
-    """Insert the event unless it exists; never raises on a duplicate."""
+    """Insert the event unless it exists; never raises on a duplicate.
+
+    `locked_until`: the storing process keeps the event to itself until then (it processes it at once);
+    other processes take it only if that lease runs out."""
     dialect = session.get_bind().dialect.name
     insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
     now = utcnow()
@@ -65,6 +69,7 @@ def store_event(
             attempts=0,
             next_attempt_at=now,
             received_at=now,
+            locked_until=locked_until,
         )
         .on_conflict_do_nothing(index_elements=["office_id", "source", "source_id"])
         .returning(InboundEvent.id),
@@ -93,18 +98,27 @@ Handler = Callable[[Session, InboundEvent], None]
 
 
 def process_event(engine: Engine, event_id: int, handler: Handler) -> str:
-    """Run `handler` for one claimed event in its own transaction; record the outcome. Returns the status."""
+    """Run `handler` for one claimed event in its own transaction; record the outcome. Returns the status.
+
+    The transaction starts by marking the event done, only if it is still pending: that one UPDATE both
+    tells whether another process finished it meanwhile and, on PostgreSQL, row-locks it, so a second
+    process holding the same event (its lease ran out) waits here and then finds nothing to do. If the
+    handler fails, the rollback undoes the mark with everything else."""
     try:
         with write_session(engine) as session:
-            event = session.get(InboundEvent, event_id)
-            if event is None or event.status != EventStatus.PENDING.value:
-                return event.status if event else "missing"
+            now = utcnow()
+            event = session.scalars(
+                update(InboundEvent)
+                .where(InboundEvent.id == event_id, InboundEvent.status == EventStatus.PENDING.value)
+                .values(status=EventStatus.DONE.value, processed_at=now, locked_until=None, last_error=None,
+                        attempts=InboundEvent.attempts + 1)
+                .returning(InboundEvent)
+                .execution_options(synchronize_session=False)
+            ).one_or_none()
+            if event is None:
+                status = session.scalar(select(InboundEvent.status).where(InboundEvent.id == event_id))
+                return status or "missing"
             handler(session, event)
-            event.status = EventStatus.DONE.value
-            event.processed_at = utcnow()
-            event.locked_until = None
-            event.attempts += 1
-            event.last_error = None
             return EventStatus.DONE.value
     except PermanentEventError as exc:
         log.warning("inbound event %s rejected: %s", event_id, exc)

@@ -63,6 +63,7 @@ class Prepared:
     """Work done before the event's transaction: the parsed event and, for a text message, the answer."""
 
     event: Any = None
+    raw: dict[str, Any] | None = None
     text: str | None = None
     answer: Any = None
 
@@ -138,14 +139,15 @@ class Ctx:
         if deadline is not None and self.reply_token:
             payload["reply_token"] = self.reply_token
             payload["reply_deadline"] = deadline
+        # When this thread delivers the item right after the commit (a background lane), it holds the item
+        # as a claim would, and the worker takes over only if this process dies (when the lease runs out).
+        # The key is this event's, and the event is this transaction's: no item can exist yet.
+        collecting = getattr(_collected, "ids", None) is not None
         item = outbox.enqueue(
             self.session, office_id=self.office_id, channel=CHANNEL, recipient=self.chat.chat_id, payload=payload,
             dedupe_key=f"line:event:{self.row.id}", ticket_id=self._ticket.id if self._ticket else None,
-            message_id=message_id)
-        if _collect(item):
-            # This thread delivers the item right after the commit: it holds the item as a claim would, and
-            # the worker takes over only if this process dies (when the lease runs out).
-            item.locked_until = utcnow() + outbox.LEASE
+            message_id=message_id, locked_until=utcnow() + outbox.LEASE if collecting else None, known_new=True)
+        _collect(item)
         self._out.clear()
         return item.id
 

@@ -35,7 +35,7 @@ from bot.pipeline import Inquiry, handle_inquiry
 from helpdesk.services import Services
 from tickets import registry
 from tickets.directory import requester_for_line
-from tickets.models import EventStatus, InboundEvent, Message, Requester, utcnow
+from tickets.models import InboundEvent, Message, Requester, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +63,15 @@ def handle_line_event(services: Services, session: Session, row: InboundEvent) -
     from bot.line.runtime import runtime_for
 
     rt = runtime_for(services)
-    # On PostgreSQL two processes may both hold this event after a lease ran out: the row lock makes the
-    # second wait, then see it done and do nothing (SQLite's BEGIN IMMEDIATE already serialises them).
-    if session.get_bind().dialect.name == "postgresql":
-        status = session.scalar(select(InboundEvent.status).where(InboundEvent.id == row.id).with_for_update())
-        if status != EventStatus.PENDING.value:
-            return
+    # Two processes that both hold this event (a lease ran out) are serialised by process_event, which
+    # marks the event done first; the second finds it done and never gets here.
     prepared = rt.take_prepared(row.id)
     try:
-        raw = json.loads(row.payload)
-        event = prepared.event if prepared is not None and prepared.event is not None else parse_event(raw)
+        if prepared is not None and prepared.event is not None and prepared.raw is not None:
+            raw, event = prepared.raw, prepared.event  # the webhook's own parse, no read back
+        else:
+            raw = json.loads(row.payload)
+            event = parse_event(raw)
     except (ValueError, UnparsableEvent) as exc:
         raise PermanentEventError(f"LINE event: {exc}") from None
     chat = chat_of(event)
@@ -244,7 +243,7 @@ def prepare(rt: Any, raw: dict[str, Any], event: Any = None) -> Prepared | None:
             event = parse_event(raw)
         except UnparsableEvent:
             return None
-    prepared = Prepared(event=event)
+    prepared = Prepared(event=event, raw=raw)
     if not isinstance(event, MessageEvent) or not isinstance(event.message, TextMessageContent):
         return prepared
     chat = chat_of(event)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,7 @@ from bot.inbox import store_event
 from bot.line.events import UnparsableEvent, chat_of_raw, parse_event
 from bot.line.runtime import LaneItem, LineRuntime
 from helpdesk.db import SQLITE_BUSY_TIMEOUT_MS, write_session
-from tickets.models import InboundEvent, utcnow
+from tickets.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -136,26 +136,23 @@ def webhook() -> Response:
     office_id = services.office_id
     items: list[LaneItem] = []
     now = utcnow()
+    # This process takes the events it stores (the background lanes); the worker steps in only if the
+    # lease runs out (this process died or is overloaded).
+    lease = now + timedelta(seconds=rt.options.lane_lease) if rt.background else None
     with store_session(services.engine) as session:
-        fresh: list[int] = []
         for raw, event in accepted:
             delivery = raw.get("deliveryContext") or {}
             meta = {"type": raw.get("type"), "redelivery": bool(delivery.get("isRedelivery")),
                     "destination": destination}
             payload = json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             stored = store_event(session, office_id=office_id, source=SOURCE, source_id=raw["webhookEventId"],
-                                 payload=payload, meta=meta)
+                                 payload=payload, meta=meta, locked_until=lease)
             if not stored.created:
                 log.info("LINE event %s already stored (redelivery=%s)", raw["webhookEventId"], meta["redelivery"])
                 continue
-            fresh.append(stored.id)
             src = raw.get("source") or {}
             loading = (raw.get("type") == "message" and src.get("type") == "user" and bool(src.get("userId")))
             items.append(LaneItem(stored.id, raw, chat_of_raw(raw), loading, event))
-        if fresh and rt.background:
-            # This process takes the events; the worker only steps in if the lease runs out.
-            session.execute(update(InboundEvent).where(InboundEvent.id.in_(fresh))
-                            .values(locked_until=now + timedelta(seconds=rt.options.lane_lease)))
     if items and rt.background:
         rt.submit(items)
     return _plain(200, "OK")
