@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -61,10 +61,18 @@ def enqueue(
     dedupe_key: str,
     ticket_id: int | None = None,
     message_id: int | None = None,
+    locked_until: datetime | None = None,
+    known_new: bool = False,
 ) -> OutboxMessage:
-    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
-    if existing is not None:
-        return existing
+    """Store an item to send (once per `dedupe_key`; the existing item is returned for a repeated key).
+
+    `known_new`: the caller owns the key (it is derived from an event this very transaction claimed), so
+    the lookup is skipped. `locked_until`: the caller sends the item itself right after the commit and
+    holds it as a claim would; the worker takes it only when that lease runs out."""
+    if not known_new:
+        existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+        if existing is not None:
+            return existing
     item = OutboxMessage(
         office_id=office_id,
         channel=channel,
@@ -76,6 +84,7 @@ def enqueue(
         message_id=message_id,
         status=OutboxStatus.PENDING.value,
         next_attempt_at=utcnow(),
+        locked_until=locked_until,
     )
     session.add(item)
     session.flush()

@@ -157,13 +157,13 @@ def handle_inquiry(session: Session, inquiry: Inquiry, engine: AnswerEngine, *, 
             classification=classification,
             received_at=inquiry.received_at or now,
             formal=inquiry.formal,
+            status=status,
+            handoff=handoff,
+            article_id=answer.article.id if answer is not None and answer.article is not None else None,
+            self_served=status == TicketStatus.RESOLVED,
+            note="answered by the bot",
         )
         new_ticket = True
-        ticket.handoff = handoff
-        ticket.article_id = answer.article.id if answer is not None and answer.article is not None else None
-        if status == TicketStatus.RESOLVED:
-            ticket.self_served = True
-            registry.change_status(session, ticket, TicketStatus.RESOLVED, actor="bot", note="answered by the bot")
     elif ticket is not None and handoff and kind not in ("status", "not_found"):
         # More information on a ticket a person already has, or a new problem on a ticket the bot closed.
         ticket.handoff = True
@@ -174,23 +174,7 @@ def handle_inquiry(session: Session, inquiry: Inquiry, engine: AnswerEngine, *, 
         if classification.urgency == "urgent" and ticket.urgency != "urgent":
             registry.reclassify(session, ticket, actor="bot", urgency="urgent")
 
-    # 2. Record the inbound message.
-    inbound = registry.add_message(
-        session,
-        ticket,
-        office_id=inquiry.office_id,
-        direction=Direction.INBOUND,
-        channel=inquiry.channel,
-        author="requester",
-        text=text,
-        actor=actor,
-        requester_id=inquiry.requester_id,
-        channel_message_id=inquiry.channel_message_id,
-        inbound_event_id=inquiry.inbound_event_id,
-        meta={k: v for k, v in {"subject": inquiry.subject, **inquiry.meta}.items() if v is not None},
-    )
-
-    # 3. Compose the reply.
+    # 2. Compose the reply.
     if not text.strip():
         reply_lines = [M.EMPTY_MESSAGE]
     elif kind not in ("status", "not_found"):
@@ -208,7 +192,22 @@ def handle_inquiry(session: Session, inquiry: Inquiry, engine: AnswerEngine, *, 
                 reply_lines.append(M.TICKET_THREADED.format(number=ticket.number))
     reply_text = "\n\n".join(line for line in reply_lines if line)
 
-    outbound = registry.add_message(
+    # 3. Record both messages (one INSERT for the two) and their audit lines.
+    inbound = registry.new_message(
+        session,
+        ticket,
+        office_id=inquiry.office_id,
+        direction=Direction.INBOUND,
+        channel=inquiry.channel,
+        author="requester",
+        text=text,
+        requester_id=inquiry.requester_id,
+        channel_message_id=inquiry.channel_message_id,
+        inbound_event_id=inquiry.inbound_event_id,
+        meta={k: v for k, v in {"subject": inquiry.subject, **inquiry.meta}.items() if v is not None},
+    )
+
+    outbound = registry.new_message(
         session,
         ticket,
         office_id=inquiry.office_id,
@@ -216,12 +215,14 @@ def handle_inquiry(session: Session, inquiry: Inquiry, engine: AnswerEngine, *, 
         channel=inquiry.channel,
         author="bot",
         text=reply_text,
-        actor="bot",
         requester_id=inquiry.requester_id,
         meta={"kind": kind, "article_id": answer.article.id if answer is not None and answer.article else None,
               "alternatives": [a.id for a in answer.alternatives] if answer is not None else []},
         delivery_state="pending",
     )
+    session.flush()
+    registry.audit_message(session, ticket, inbound, actor=actor)
+    registry.audit_message(session, ticket, outbound, actor="bot")
     return Reply(
         text=reply_text,
         kind=kind,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -90,15 +90,10 @@ def allocate_number(session: Session, office_id: int, when: datetime) -> tuple[i
     year_be = buddhist_year(when)
     dialect = session.get_bind().dialect.name
     insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert_fn(TicketCounter)
-        .values(office_id=office_id, year_be=year_be, last_seq=0)
-        .on_conflict_do_nothing(index_elements=["office_id", "year_be"])
-    )
+    stmt = insert_fn(TicketCounter).values(office_id=office_id, year_be=year_be, last_seq=1)
     seq = session.execute(
-        update(TicketCounter)
-        .where(TicketCounter.office_id == office_id, TicketCounter.year_be == year_be)
-        .values(last_seq=TicketCounter.last_seq + 1)
+        stmt.on_conflict_do_update(index_elements=["office_id", "year_be"],
+                                   set_={"last_seq": TicketCounter.last_seq + 1})
         .returning(TicketCounter.last_seq)
     ).scalar_one()
     return year_be, seq, format_number(year_be, seq)
@@ -138,9 +133,19 @@ def open_ticket(
     received_at: datetime | None = None,
     formal: bool = False,
     status: TicketStatus | str = TicketStatus.NEW,
+    handoff: bool = False,
+    article_id: int | None = None,
+    self_served: bool = False,
+    note: str | None = None,
 ) -> Ticket:
-    """Register a new consultation. `received_at` is when the request arrived (staff may enter it later)."""
+    """Register a new consultation. `received_at` is when the request arrived (staff may enter it later).
+
+    A ticket that starts in another status than new (e.g. resolved: the bot answered it) is inserted in
+    that status, and the audit trail records the creation and then the status change with `note`."""
     now = utcnow()
+    status = str(status)
+    if status not in {s.value for s in TicketStatus}:
+        raise InvalidTransition(f"unknown status {status!r}")
     received = received_at or now
     c = classification or Classification()
     year_be, seq, number = allocate_number(session, office_id, received)
@@ -156,8 +161,13 @@ def open_ticket(
         intent=c.intent,
         urgency=c.urgency or "normal",
         confidence=c.confidence,
-        status=str(status),
+        status=status,
         formal=formal,
+        handoff=handoff,
+        article_id=article_id,
+        self_served=self_served,
+        resolved_at=now if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED) else None,
+        closed_at=now if status == TicketStatus.CLOSED else None,
         received_at=received,
         created_at=now,
         updated_at=now,
@@ -171,12 +181,17 @@ def open_ticket(
         actor=actor,
         action="created",
         details={"number": number, "channel": str(channel), "category": c.category, "intent": c.intent,
-                 "urgency": ticket.urgency, "status": ticket.status},
+                 "urgency": ticket.urgency, "status": TicketStatus.NEW.value},
     )
+    if status != TicketStatus.NEW:
+        details: dict[str, Any] = {"from": TicketStatus.NEW.value, "to": status}
+        if note:
+            details["note"] = note
+        audit(session, office_id=office_id, ticket_id=ticket.id, actor=actor, action="status", details=details)
     return ticket
 
 
-def add_message(
+def new_message(
     session: Session,
     ticket: Ticket | None,
     *,
@@ -185,7 +200,6 @@ def add_message(
     channel: Channel | str,
     author: str,
     text: str,
-    actor: str,
     requester_id: int | None = None,
     staff_id: int | None = None,
     internal: bool = False,
@@ -194,7 +208,8 @@ def add_message(
     meta: dict[str, Any] | None = None,
     delivery_state: str | None = None,
 ) -> Message:
-    """Thread a message into a ticket (or store it unattached when `ticket` is None)."""
+    """A message threaded into `ticket` (or unattached when None), added to the session but not flushed:
+    callers that record several messages flush them together, then call `audit_message` for each."""
     now = utcnow()
     message = Message(
         office_id=office_id,
@@ -213,19 +228,44 @@ def add_message(
         created_at=now,
     )
     session.add(message)
-    session.flush()
     if ticket is not None:
-        ticket.updated_at = now
+        if not _recently_updated(ticket, now):
+            ticket.updated_at = now
         if str(direction) == Direction.OUTBOUND and author == "staff" and not internal and ticket.first_response_at is None:
             ticket.first_response_at = now
-        audit(
-            session,
-            office_id=office_id,
-            ticket_id=ticket.id,
-            actor=actor,
-            action="note" if internal else ("message_in" if str(direction) == Direction.INBOUND else "message_out"),
-            details={"message_id": message.id, "author": author, "channel": str(channel)},
-        )
+    return message
+
+
+def _recently_updated(ticket: Ticket, now: datetime) -> bool:
+    """Touched within the last second (e.g. created by this transaction): no UPDATE just for updated_at."""
+    last = ticket.updated_at
+    if last is None:
+        return False
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    return abs((now - last).total_seconds()) < 1.0
+
+
+def audit_message(session: Session, ticket: Ticket | None, message: Message, *, actor: str) -> None:
+    """The register's line for a flushed message (nothing for an unattached one)."""
+    if ticket is None:
+        return
+    action = "note" if message.internal else ("message_in" if message.direction == Direction.INBOUND else "message_out")
+    audit(session, office_id=message.office_id, ticket_id=ticket.id, actor=actor, action=action,
+          details={"message_id": message.id, "author": message.author, "channel": message.channel})
+
+
+def add_message(
+    session: Session,
+    ticket: Ticket | None,
+    *,
+    actor: str,
+    **fields: Any,
+) -> Message:
+    """Thread a message into a ticket (or store it unattached when `ticket` is None), with its audit line."""
+    message = new_message(session, ticket, **fields)
+    session.flush()
+    audit_message(session, ticket, message, actor=actor)
     return message
 
 

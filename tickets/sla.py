@@ -222,7 +222,9 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
     touched = [obj for obj in list(session.new) + list(session.dirty) if isinstance(obj, Ticket)]
     if not touched:
         return
-    offices: dict[int, Office | None] = {}
+    # Kept for the session's life: the identity map holds objects weakly, and one transaction often
+    # flushes several times (ticket, messages, commit).
+    offices: dict[int, Office | None] = session.info.setdefault("sla_offices", {})
     now = utcnow()
     for ticket in touched:
         if ticket in session.dirty and not any(
