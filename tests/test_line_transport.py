@@ -209,3 +209,25 @@ def test_failures_are_sorted_by_what_they_mean() -> None:
         err = ApiException(status=status)
         err.body = '{"message":"x"}'
         assert classify(err).outcome == outcome, status
+
+
+def test_every_message_we_send_is_what_the_sdk_models_would_send(line) -> None:  # type: ignore[no-untyped-def]
+    """Replies and pushes go out as prebuilt JSON (bot.line.client._Prebuilt), without the SDK's model
+    round trip. So each kind we send must come out of the SDK's own Message models unchanged."""
+    from linebot.v3.messaging import Message as SdkMessage
+
+    from tests.fake_line_api import follow_event, postback_event, sticker_event, text_event, user_id
+
+    uid = user_id("sdk-shapes")
+    line.send(follow_event(uid))
+    for text in ("DLTV กับ DLIT ต่างกันยังไงคะ", "คอมพิวเตอร์ห้องธุรการเปิดไม่ติดด่วนมาก", "สถานะ", "แจ้งซ่อม",
+                 "โปรเจกเตอร์", "ภาพไม่ขึ้น", "ห้องประชุม", "ข้าม", "ติดต่อเจ้าหน้าที่", "1", "ขอบคุณค่ะ"):
+        line.send(text_event(text, uid))
+    line.send(sticker_event(uid))
+    line.send(postback_event("action=rate&score=5", uid))
+    sent = [r for r in line.fake.requests() if r.path in ("/v2/bot/message/reply", "/v2/bot/message/push")]
+    messages = [m for r in sent for m in r.json["messages"]]
+    kinds = {m["type"] for m in messages}
+    assert {"text", "flex"} <= kinds and any("quickReply" in m for m in messages)
+    for m in messages:
+        assert SdkMessage.from_dict(m).to_dict() == m, m
