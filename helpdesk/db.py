@@ -8,11 +8,14 @@ upgrade a read lock.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,6 +62,65 @@ def _setup_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+class WriteGate:
+    """A queue for SQLite's single writer, shared by every process and thread that opens the file.
+
+    SQLite lets one writer in at a time and makes the others poll: its busy handler sleeps 1, 2, 5 ...
+    up to 100 ms between tries, so a waiter may sleep long after the lock came free, and a waiter that
+    polls faster burns the CPU (and, in a threaded process, the GIL) the lock holder needs. Writers that
+    take this gate first (an exclusive flock on "<database>-wgate", waited for in the kernel without the
+    GIL) queue instead, and one is woken as soon as the previous one is done. The gate is advisory:
+    BEGIN IMMEDIATE and the busy timeout still guard against writers that do not take it.
+
+    Re-entrant per thread; each thread has its own descriptor, since flock excludes descriptors, not
+    processes."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def _fd(self) -> int:
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():  # a forked child must not share the parent's
+            local.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            local.pid = os.getpid()
+            local.depth = 0
+        return int(local.fd)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        fd = self._fd()
+        local = self._local
+        if local.depth == 0:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        local.depth += 1
+        try:
+            yield
+        finally:
+            local.depth -= 1
+            if local.depth == 0:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+_gates: dict[str, WriteGate] = {}
+_gates_lock = threading.Lock()
+
+
+def write_gate(engine: Engine) -> AbstractContextManager[None]:
+    """The SQLite file's writer queue (a no-op for PostgreSQL and in-memory databases)."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return nullcontext()
+    path = str(Path(database).resolve()) + "-wgate"
+    gate = _gates.get(path)
+    if gate is None:
+        with _gates_lock:
+            gate = _gates.setdefault(path, WriteGate(path))
+    return gate.held()
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
@@ -80,10 +142,28 @@ def session_scope(factory: sessionmaker[Session]) -> AbstractContextManager[Sess
     return _unit_of_work(factory())
 
 
-def write_session(engine: Engine) -> AbstractContextManager[Session]:
-    """A unit of work that takes the write lock up front on SQLite (no-op difference on PostgreSQL)."""
-    bind = engine.execution_options(sqlite_immediate=True) if engine.dialect.name == "sqlite" else engine
-    return _unit_of_work(Session(bind=bind, expire_on_commit=False))
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A unit of work that takes the write lock up front on SQLite, queued at the file's write gate
+    (no-op difference on PostgreSQL)."""
+    if engine.dialect.name != "sqlite":
+        with _unit_of_work(Session(bind=engine, expire_on_commit=False)) as session:
+            yield session
+        return
+    with write_gate(engine), _unit_of_work(
+            Session(bind=engine.execution_options(sqlite_immediate=True), expire_on_commit=False)) as session:
+        yield session
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """A short Core write transaction (no ORM session), queued and locked as write_session is."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with write_gate(engine), engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        yield conn
 
 
 def ping(engine: Engine) -> None:

@@ -52,6 +52,13 @@ def wait(predicate, timeout: float, step: float = 0.02) -> bool:  # type: ignore
 
 def assert_exactly_once(line: LineHarness, events: list[dict]) -> None:  # type: ignore[type-arg]
     """Every event: done, one inbound message, one outbox item (sent), one answer at LINE."""
+
+    def all_sent() -> bool:  # the sender records "sent" just after LINE answered: allow it a moment
+        with session_scope(line.services.session_factory) as s:
+            return not s.scalar(select(func.count()).select_from(OutboxMessage)
+                                .where(OutboxMessage.status != "sent"))
+
+    wait(all_sent, 5)
     with session_scope(line.services.session_factory) as s:
         rows = {r.source_id: r for r in s.scalars(select(InboundEvent))}
         assert set(rows) == {e["webhookEventId"] for e in events}

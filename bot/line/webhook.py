@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.inbox import store_event
 from bot.line.events import UnparsableEvent, chat_of_raw, parse_event
 from bot.line.runtime import LaneItem, LineRuntime
-from helpdesk.db import SQLITE_BUSY_TIMEOUT_MS, write_session
+from helpdesk.db import write_gate, write_session
 from tickets.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -36,45 +34,26 @@ SOURCE = "line"
 
 @contextmanager
 def store_session(engine: Engine) -> Iterator[Session]:
-    """The webhook's short write transaction.
+    """The webhook's short write transaction, queued at the SQLite file's write gate like every writer.
 
-    On SQLite the lock is asked for every half millisecond (busy_timeout 0 and our own retry) instead of
-    through SQLite's busy handler, whose waits grow to 100 ms: the answer to LINE must not sit behind a
-    background writer of another process for longer than that writer needs the lock. Nor does this
-    commit run a WAL checkpoint (an fsync); the background writers' commits do that."""
+    Nor does this commit run a WAL checkpoint (a pass over the log): the background writers' commits
+    do that, and the answer to LINE need not wait for it."""
     if engine.dialect.name != "sqlite":
         with write_session(engine) as session:
             yield session
         return
-    conn = engine.connect().execution_options(sqlite_immediate=True)
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
-    raw.execute("PRAGMA busy_timeout = 0")
-    raw.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints are left to the background writers
-    try:
-        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-        while True:
-            try:
-                trans = conn.begin()
-                break
-            except OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.0005)
-        session = Session(bind=conn)
+    with write_gate(engine):
+        conn = engine.connect().execution_options(sqlite_immediate=True)
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.execute("PRAGMA wal_autocheckpoint = 0")
         try:
-            yield session
-            session.flush()
-            trans.commit()
-        except BaseException:
-            trans.rollback()
-            raise
+            with conn.begin(), Session(bind=conn) as session:
+                yield session
+                session.flush()
         finally:
-            session.close()
-    finally:
-        raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        raw.execute("PRAGMA wal_autocheckpoint = 1000")
-        conn.close()
+            raw.execute("PRAGMA wal_autocheckpoint = 1000")
+            conn.close()
 
 
 def _runtime() -> LineRuntime:
