@@ -26,15 +26,20 @@ def claim_due(
 ) -> list[int]:
     """Lease up to `limit` due rows of `model` (oldest first) that also meet `conditions`; return their ids."""
     now = utcnow()
+    stmt = select(model.id).where(
+        model.status == "pending",
+        model.next_attempt_at <= now,
+        or_(model.locked_until.is_(None), model.locked_until < now),
+        *conditions,
+    )
+    if ids is not None:
+        stmt = stmt.where(model.id.in_(ids))
+    # A poll that finds nothing due (the usual case for an idle worker) must not queue for the write
+    # lock: look first without it (a plain read never waits on SQLite in WAL mode), then claim.
+    with engine.connect() as conn:
+        if conn.execute(stmt.limit(1)).first() is None:
+            return []
     with write_session(engine) as session:
-        stmt = select(model.id).where(
-            model.status == "pending",
-            model.next_attempt_at <= now,
-            or_(model.locked_until.is_(None), model.locked_until < now),
-            *conditions,
-        )
-        if ids is not None:
-            stmt = stmt.where(model.id.in_(ids))
         stmt = stmt.order_by(model.id).limit(limit)
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -55,6 +55,14 @@ def holder_id() -> str:
 
 def acquire(services: Services, spec: JobSpec, now: datetime, *, force: bool = False) -> bool:
     holder = holder_id()
+    if not force:
+        # Most polls find the job not yet due or running elsewhere: say so without the write lock.
+        with services.engine.connect() as conn:
+            row = conn.execute(select(JobLease.lease_until, JobLease.last_run_at)
+                               .where(JobLease.name == spec.name)).first()
+        if row is not None and ((row.lease_until is not None and row.lease_until >= now)
+                                or (row.last_run_at is not None and row.last_run_at > now - spec.every)):
+            return False
     with write_session(services.engine) as session:
         dialect = session.get_bind().dialect.name
         insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
