@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import event, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -107,10 +107,48 @@ def audit(
     action: str,
     ticket_id: int | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditLog:
-    entry = AuditLog(office_id=office_id, ticket_id=ticket_id, actor=actor, action=action, details=details or {})
-    session.add(entry)
-    return entry
+) -> None:
+    """Add a line to the audit trail, written with the transaction's next statement or its commit.
+
+    Audit lines are only ever inserted, never read back by the code that writes them, so they skip
+    the ORM's unit of work: the lines of one step (a ticket, its two messages, a status) go to the
+    database as one executemany, before any later statement of the session (so its own queries see
+    them) and at the latest when it commits. A rollback drops them with everything else."""
+    session.info.setdefault(_AUDIT_KEY, []).append(
+        {"office_id": office_id, "ticket_id": ticket_id, "actor": actor, "action": action,
+         "details": details or {}, "created_at": utcnow()})
+
+
+_AUDIT_KEY = "pending_audit_lines"
+
+
+def _write_audit_lines(session: Session) -> None:
+    rows = session.info.pop(_AUDIT_KEY, None)
+    if rows:
+        session.execute(insert(AuditLog), rows)
+
+
+def _before_statement(state: Any) -> None:
+    if state.session.info.get(_AUDIT_KEY):
+        _write_audit_lines(state.session)
+
+
+def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    # Written after the flush's own rows would be too late for nothing; before is simplest. A ticket's
+    # lines always follow its INSERT (callers audit with ticket.id, which exists only once flushed).
+    if session.info.get(_AUDIT_KEY):
+        _write_audit_lines(session)
+
+
+def _drop_audit_lines(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction ended: written (commit) or rolled back
+        session.info.pop(_AUDIT_KEY, None)
+
+
+event.listen(Session, "do_orm_execute", _before_statement)
+event.listen(Session, "before_flush", _before_flush)
+event.listen(Session, "before_commit", _write_audit_lines)
+event.listen(Session, "after_transaction_end", _drop_audit_lines)
 
 
 @dataclass(frozen=True)

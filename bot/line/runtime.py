@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from linebot.v3.webhook import WebhookParser
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from bot import inbox, outbox
 from bot.line.client import LineApiError, LineClient
@@ -29,7 +29,7 @@ from bot.line.context import OutboxSnapshot, Prepared, start_collecting, stop_co
 from bot.line.options import LineOptions, load_options
 from bot.line.transport import CHANNEL, LineTransport
 from bot.outbox import TransportError
-from helpdesk.db import write_session
+from helpdesk.db import write_connection
 from helpdesk.services import Services
 from tickets.models import Message, OutboxMessage, OutboxStatus, utcnow
 
@@ -37,6 +37,17 @@ log = logging.getLogger(__name__)
 
 _runtime_lock = threading.Lock()
 _said_disabled = False
+
+
+# The first attempt's bookkeeping (deliver_fresh), built once: one short write per answer sent.
+_PENDING_ITEM = (OutboxMessage.id == bindparam("item_id"), OutboxMessage.status == OutboxStatus.PENDING.value)
+_MARK_SENT = update(OutboxMessage).where(*_PENDING_ITEM).values(
+    status=OutboxStatus.SENT.value, attempts=OutboxMessage.attempts + 1, sent_at=bindparam("now"),
+    last_error=None, locked_until=None)
+_RELEASE = update(OutboxMessage).where(*_PENDING_ITEM).values(
+    locked_until=None, last_error=bindparam("error"), next_attempt_at=bindparam("next"))
+_MESSAGE_SENT = update(Message).where(Message.id == bindparam("message_id")).values(delivery_state="sent")
+_MESSAGE_SENT_ID = _MESSAGE_SENT.values(channel_message_id=bindparam("cmid"))
 
 
 @dataclass
@@ -238,21 +249,19 @@ class LineRuntime:
             log.exception("outbox %s: transport crashed", item.id)
             error = TransportError(f"{type(exc).__name__}: {exc}")
         now = utcnow()
-        with write_session(self.services.engine) as session:
-            pending = (OutboxMessage.id == item.id, OutboxMessage.status == OutboxStatus.PENDING.value)
+        with write_connection(self.services.engine) as conn:
             if error is None:
-                session.execute(update(OutboxMessage).where(*pending).values(
-                    status=OutboxStatus.SENT.value, attempts=OutboxMessage.attempts + 1, sent_at=now,
-                    last_error=None, locked_until=None))
+                conn.execute(_MARK_SENT, {"item_id": item.id, "now": now})
                 if item.message_id is not None:
-                    values: dict[str, Any] = {"delivery_state": "sent"}
-                    if result.get("channel_message_id"):
-                        values["channel_message_id"] = str(result["channel_message_id"])[:255]
-                    session.execute(update(Message).where(Message.id == item.message_id).values(**values))
+                    cmid = result.get("channel_message_id")
+                    if cmid:
+                        conn.execute(_MESSAGE_SENT_ID, {"message_id": item.message_id, "cmid": str(cmid)[:255]})
+                    else:
+                        conn.execute(_MESSAGE_SENT, {"message_id": item.message_id})
                 return OutboxStatus.SENT.value
             delay = 0.0 if error.permanent or error.retry_after is None else error.retry_after
-            session.execute(update(OutboxMessage).where(*pending).values(
-                locked_until=None, last_error=str(error)[:2000], next_attempt_at=now + timedelta(seconds=delay)))
+            conn.execute(_RELEASE, {"item_id": item.id, "error": str(error)[:2000],
+                                    "next": now + timedelta(seconds=delay)})
             return OutboxStatus.PENDING.value
 
     def deliver(self, outbox_ids: list[int]) -> None:
