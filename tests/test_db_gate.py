@@ -1,0 +1,69 @@
+"""SQLite's writer queue (helpdesk.db.write_gate): writers in other threads and processes wait at the
+gate and go on as soon as it is free; the gate is re-entrant within a thread."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from helpdesk.db import make_engine, write_connection, write_gate, write_session
+
+
+def _hold_in_child(url: str, ready, release) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(url)
+    with write_gate(engine):
+        ready.set()
+        release.wait(10)
+
+
+def test_writers_queue_at_the_gate_across_threads_and_processes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'gate.db'}"
+    engine = make_engine(url)
+    with write_connection(engine) as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+
+    # Another process holds the gate: this thread's writer waits for it, then writes.
+    ctx = multiprocessing.get_context("fork")
+    ready, release = ctx.Event(), ctx.Event()
+    child = ctx.Process(target=_hold_in_child, args=(url, ready, release))
+    child.start()
+    try:
+        assert ready.wait(10)
+        done = threading.Event()
+
+        def writer() -> None:
+            with write_session(engine) as session:
+                session.execute(text("INSERT INTO t VALUES (1)"))
+            done.set()
+
+        t = threading.Thread(target=writer)
+        t.start()
+        assert not done.wait(0.3), "the writer went past a gate another process holds"
+        release.set()
+        assert done.wait(5), "the writer did not go on once the gate was free"
+        t.join()
+    finally:
+        release.set()
+        child.join(10)
+
+    # Re-entrant in one thread; a second thread waits until the outer hold ends.
+    order: list[str] = []
+    with write_gate(engine):
+        with write_gate(engine):
+            pass
+        other = threading.Thread(target=lambda: (write_gate(engine).__enter__(), order.append("other")))
+        other.start()
+        time.sleep(0.2)
+        order.append("first")
+    other.join(5)
+    assert order == ["first", "other"]
+
+
+def test_no_gate_for_postgresql_or_memory() -> None:
+    engine = make_engine("sqlite:///:memory:")
+    with write_gate(engine), write_gate(engine):
+        pass
