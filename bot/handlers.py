@@ -53,13 +53,3 @@ HANDLERS: dict[str, EventHandler] = {"web": handle_web_event}
 
 def register(source: str, handler: EventHandler) -> None:
     HANDLERS[source] = handler
-
-
-# A source may bring its own way of running one claimed event (work before the transaction, delivery
-# right after it), used by `helpdesk worker` instead of bot.inbox.process_event with the handler.
-EventRunner = Callable[[Services, int], "str | None"]
-RUNNERS: dict[str, EventRunner] = {}
-
-
-def register_runner(source: str, runner: EventRunner) -> None:
-    RUNNERS[source] = runner

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from admin import kbsync
 from bot import inbox, outbox
-from bot.handlers import HANDLERS, RUNNERS
+from bot.handlers import HANDLERS
 from helpdesk import jobs  # noqa: F401  (registers the scheduled jobs)
 from helpdesk.db import session_scope
 from helpdesk.scheduler import run_due_jobs
@@ -34,14 +34,11 @@ def process_inbound(services: Services, *, ids: list[int] | None = None, limit: 
     for event_id in inbox.claim_batch(services.engine, limit=limit, ids=ids):
         with session_scope(services.session_factory) as session:
             source = session.scalar(select(InboundEvent.source).where(InboundEvent.id == event_id))
-        runner = RUNNERS.get(source or "")
-        status = runner(services, event_id) if runner is not None else None
-        if status is None:
-            handler = HANDLERS.get(source or "")
-            if handler is None:
-                status = inbox.process_event(services.engine, event_id, _unknown_source)
-            else:
-                status = inbox.process_event(services.engine, event_id, lambda s, e, h=handler: h(services, s, e))
+        handler = HANDLERS.get(source or "")
+        if handler is None:
+            status = inbox.process_event(services.engine, event_id, _unknown_source)
+        else:
+            status = inbox.process_event(services.engine, event_id, lambda s, e, h=handler: h(services, s, e))
         counts[status] = counts.get(status, 0) + 1
     return counts
 

@@ -60,33 +60,6 @@ def _conversation_job(services: Services, now: Any = None) -> dict[str, object]:
         return {"expired": expire_old(session)}
 
 
-def _run_line_event(services: Services, event_id: int) -> str | None:
-    """A LINE event the worker claimed (its web process died or fell behind): processed as a lane does,
-    with the answer computed before the transaction and sent right after it. None: use the plain handler
-    (LINE disabled here, or a payload the handler should reject)."""
-    import json
-
-    from sqlalchemy import select
-
-    from bot.line.events import chat_of_raw
-    from bot.line.runtime import LaneItem, runtime_for
-    from helpdesk.db import session_scope
-    from tickets.models import InboundEvent
-
-    rt = runtime_for(services)
-    if not rt.enabled:
-        return None
-    with session_scope(services.session_factory) as session:
-        payload = session.scalar(select(InboundEvent.payload).where(InboundEvent.id == event_id))
-    try:
-        raw = json.loads(payload) if payload else None
-    except ValueError:
-        raw = None
-    if not isinstance(raw, dict):
-        return None
-    return rt.process_now(LaneItem(event_id, raw, chat_of_raw(raw)))
-
-
 def init_worker() -> None:
     """Plug the LINE channel into `helpdesk worker` (idempotent): the "line" event handler, the outbox
     transport, and the scheduled jobs (media downloads every 5 s, expired conversations every 10 min)."""
@@ -98,7 +71,6 @@ def init_worker() -> None:
     from helpdesk import worker
 
     handlers.register("line", handle_line_event)
-    handlers.register_runner("line", _run_line_event)
     handlers.register("repair_form", handle_repair_form)
     if _transport_factory not in worker.TRANSPORT_FACTORIES:
         worker.TRANSPORT_FACTORIES.append(_transport_factory)
