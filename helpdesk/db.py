@@ -102,7 +102,8 @@ class WriteGate:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-_gates: dict[str, WriteGate] = {}
+_gates: dict[str, WriteGate] = {}  # by the database as the engine's URL names it
+_gates_by_file: dict[str, WriteGate] = {}  # by the gate file's resolved path
 _gates_lock = threading.Lock()
 
 
@@ -113,11 +114,14 @@ def write_gate(engine: Engine) -> AbstractContextManager[None]:
     database = engine.url.database
     if not database or database == ":memory:":
         return nullcontext()
-    path = str(Path(database).resolve()) + "-wgate"
-    gate = _gates.get(path)
+    gate = _gates.get(database)  # every write transaction asks: no path resolution on this path
     if gate is None:
+        # One gate per file, whatever the spelling of its path: two descriptors of one thread would
+        # exclude each other, so a nested write through an alias would wait for itself.
+        path = str(Path(database).resolve()) + "-wgate"
         with _gates_lock:
-            gate = _gates.setdefault(path, WriteGate(path))
+            gate = _gates_by_file.setdefault(path, WriteGate(path))
+            _gates[database] = gate
     return gate.held()
 
 

@@ -52,10 +52,15 @@ def test_writers_queue_at_the_gate_across_threads_and_processes(tmp_path: Path) 
 
     # Re-entrant in one thread; a second thread waits until the outer hold ends.
     order: list[str] = []
+
+    def other_writer() -> None:
+        with write_gate(engine):
+            order.append("other")
+
     with write_gate(engine):
         with write_gate(engine):
             pass
-        other = threading.Thread(target=lambda: (write_gate(engine).__enter__(), order.append("other")))
+        other = threading.Thread(target=other_writer)
         other.start()
         time.sleep(0.2)
         order.append("first")
@@ -63,7 +68,21 @@ def test_writers_queue_at_the_gate_across_threads_and_processes(tmp_path: Path) 
     assert order == ["first", "other"]
 
 
-def test_no_gate_for_postgresql_or_memory() -> None:
-    engine = make_engine("sqlite:///:memory:")
-    with write_gate(engine), write_gate(engine):
-        pass
+def test_one_gate_per_file_and_none_for_postgresql_or_memory(tmp_path: Path) -> None:
+    from contextlib import nullcontext
+
+    assert isinstance(write_gate(make_engine("sqlite:///:memory:")), nullcontext)
+    assert isinstance(write_gate(make_engine("postgresql+psycopg://u@127.0.0.1:1/none")), nullcontext)
+    # Two spellings of one file share a gate, so a nested write through the other one does not wait for
+    # itself (the test would hang if they did not).
+    (tmp_path / "sub").mkdir()
+    plain = make_engine(f"sqlite:///{tmp_path / 'one.db'}")
+    alias = make_engine(f"sqlite:///{tmp_path / 'sub' / '..' / 'one.db'}")
+    done = threading.Event()
+
+    def nested() -> None:
+        with write_gate(plain), write_gate(alias):
+            done.set()
+
+    threading.Thread(target=nested, daemon=True).start()
+    assert done.wait(5)
