@@ -34,11 +34,13 @@ def claim_due(
     )
     if ids is not None:
         stmt = stmt.where(model.id.in_(ids))
-    # A poll that finds nothing due (the usual case for an idle worker) must not queue for the write
-    # lock: look first without it (a plain read never waits on SQLite in WAL mode), then claim.
-    with engine.connect() as conn:
-        if conn.execute(stmt.limit(1)).first() is None:
-            return []
+    if ids is None:
+        # A poll that finds nothing due (the usual case for an idle worker) must not queue for the write
+        # lock: look first without it (a plain read never waits on SQLite in WAL mode), then claim.
+        # (A caller naming ids has just stored those rows: they are due, and the look would be wasted.)
+        with engine.connect() as conn:
+            if conn.execute(stmt.limit(1)).first() is None:
+                return []
     with write_session(engine) as session:
         stmt = stmt.order_by(model.id).limit(limit)
         if session.get_bind().dialect.name == "postgresql":

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -55,22 +55,20 @@ def holder_id() -> str:
 
 def acquire(services: Services, spec: JobSpec, now: datetime, *, force: bool = False) -> bool:
     holder = holder_id()
+    conditions = [or_(JobLease.lease_until.is_(None), JobLease.lease_until < now)]
     if not force:
-        # Most polls find the job not yet due or running elsewhere: say so without the write lock.
-        with services.engine.connect() as conn:
-            row = conn.execute(select(JobLease.lease_until, JobLease.last_run_at)
-                               .where(JobLease.name == spec.name)).first()
-        if row is not None and ((row.lease_until is not None and row.lease_until >= now)
-                                or (row.last_run_at is not None and row.last_run_at > now - spec.every)):
-            return False
+        conditions.append(or_(JobLease.last_run_at.is_(None), JobLease.last_run_at <= now - spec.every))
+    # Most polls find the job not yet due or running elsewhere: say so without the write lock, by the
+    # same conditions the claiming UPDATE uses. (No row yet: it is created below.)
+    with services.engine.connect() as conn:
+        row = conn.execute(select(and_(*conditions).label("free")).where(JobLease.name == spec.name)).first()
+    if row is not None and not row.free:
+        return False
     with write_session(services.engine) as session:
         dialect = session.get_bind().dialect.name
         insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
         session.execute(insert_fn(JobLease).values(name=spec.name, last_result={})
                         .on_conflict_do_nothing(index_elements=["name"]))
-        conditions = [or_(JobLease.lease_until.is_(None), JobLease.lease_until < now)]
-        if not force:
-            conditions.append(or_(JobLease.last_run_at.is_(None), JobLease.last_run_at <= now - spec.every))
         result = session.execute(
             update(JobLease).where(JobLease.name == spec.name, *conditions)
             .values(holder=holder, lease_until=now + spec.lease)
