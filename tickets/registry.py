@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -134,8 +134,8 @@ def _before_statement(state: Any) -> None:
 
 
 def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
-    # Written after the flush's own rows would be too late for nothing; before is simplest. A ticket's
-    # lines always follow its INSERT (callers audit with ticket.id, which exists only once flushed).
+    # Before the flush's own rows is early enough: a line names its ticket by ticket.id, which exists
+    # only once the ticket's INSERT was flushed.
     if session.info.get(_AUDIT_KEY):
         _write_audit_lines(session)
 
@@ -276,11 +276,9 @@ def new_message(
 
 def _recently_updated(ticket: Ticket, now: datetime) -> bool:
     """Touched within the last second (e.g. created by this transaction): no UPDATE just for updated_at."""
-    last = ticket.updated_at
+    last = ticket.updated_at  # aware: UTCDateTime
     if last is None:
         return False
-    if last.tzinfo is None:
-        last = last.replace(tzinfo=UTC)
     return abs((now - last).total_seconds()) < 1.0
 
 
