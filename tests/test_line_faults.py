@@ -111,6 +111,90 @@ def test_background_lanes_answer_each_chat_in_order_and_show_loading(env, monkey
         line.close()
 
 
+def lane_items(line: LineHarness) -> list:  # type: ignore[type-arg]
+    """The stored pending events as the webhook hands them to a lane."""
+    import json
+
+    from bot.line.runtime import LaneItem
+
+    with session_scope(line.services.session_factory) as s:
+        rows = list(s.scalars(select(InboundEvent).where(InboundEvent.status == "pending").order_by(InboundEvent.id)))
+        return [LaneItem(r.id, json.loads(r.payload), "") for r in rows]
+
+
+def test_a_busy_lane_commits_its_batch_once_and_answers_each_event_once(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event as sa_event
+
+    line = make_line_harness(env, monkeypatch, fake)
+    try:
+        users = [user_id(f"batch{i}") for i in range(3)]
+        events = [text_event(QUESTIONS[i], users[i % 3]) for i in range(6)]
+        events.append(text_event("สถานะ", users[0]))
+        for e in events:
+            assert line.post(e).status_code == 200
+        commits: list[int] = []
+
+        def on_commit(conn) -> None:  # type: ignore[no-untyped-def]
+            commits.append(1)
+
+        items = lane_items(line)
+        sa_event.listen(line.services.engine, "commit", on_commit)
+        try:
+            statuses = line.rt.process_batch(items)
+        finally:
+            sa_event.remove(line.services.engine, "commit", on_commit)
+        assert set(statuses.values()) == {"done"} and len(statuses) == len(events)
+        # one transaction for the seven events, one for recording the seven answers as sent
+        assert len(commits) == 2, len(commits)
+        assert_exactly_once(line, events)
+        with session_scope(line.services.session_factory) as s:
+            for uid in users:  # each chat's questions recorded in the order they were written
+                sent = [e["message"]["id"] for e in events[:6] if e["source"]["userId"] == uid]
+                got = list(s.scalars(select(Message.channel_message_id).where(
+                    Message.direction == "in", Message.channel_message_id.in_(sent)).order_by(Message.id)))
+                assert got == sent
+    finally:
+        line.close()
+
+
+def test_one_failing_event_in_a_batch_does_not_hold_back_or_double_the_others(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
+    import bot.line.handlers as handlers
+
+    line = make_line_harness(env, monkeypatch, fake)
+    try:
+        users = [user_id(f"flaky{i}") for i in range(2)]
+        events = [text_event(QUESTIONS[i], users[i % 2]) for i in range(5)]
+        for e in events:
+            assert line.post(e).status_code == 200
+        bad = events[2]["webhookEventId"]
+        original = handlers.handle_line_event
+
+        def flaky(services, session, row):  # type: ignore[no-untyped-def]
+            original(services, session, row)  # its writes happen, then the whole batch rolls back
+            if row.source_id == bad:
+                raise RuntimeError("database hiccup")
+
+        monkeypatch.setattr(handlers, "handle_line_event", flaky)
+        statuses = line.rt.process_batch(lane_items(line))
+        by_source = {}
+        with session_scope(line.services.session_factory) as s:
+            for r in s.scalars(select(InboundEvent)):
+                by_source[r.source_id] = r
+                assert statuses[r.id] == ("pending" if r.source_id == bad else "done")
+            failed = by_source[bad]
+            assert failed.attempts == 1 and "database hiccup" in (failed.last_error or "")
+            assert not s.scalar(select(func.count()).select_from(Message).where(Message.inbound_event_id == failed.id))
+        assert len(line.fake.delivered()) == 4
+        # the event at fault is retried later and then answered, once
+        monkeypatch.setattr(handlers, "handle_line_event", original)
+        with session_scope(line.services.session_factory) as s:
+            s.get(InboundEvent, failed.id).next_attempt_at = failed.received_at
+        assert line.process() == ["done"]
+        assert_exactly_once(line, events)
+    finally:
+        line.close()
+
+
 WORKER = textwrap.dedent("""
     import os, sys, time, threading
     from datetime import timedelta

@@ -30,6 +30,8 @@ class LineOptions:
     # process holds a stored event before the worker may take it over (it died, or it is overloaded).
     lanes: int = 1
     lane_lease: float = 30.0
+    # Events a lane takes from its queue into one transaction when they pile up (1: one at a time).
+    lane_batch: int = 8
     gil_switch_ms: float = 1.0  # sys.setswitchinterval while lanes run in a web process (0: Python's default)
     # Delivery retries: first delay and ceiling of the exponential backoff (Retry-After wins when given).
     retry_base: float = 1.0
@@ -85,6 +87,7 @@ def load_options(settings: Settings, environ: dict[str, str] | None = None) -> L
         reply_token_ttl=_num(env, "LINE_REPLY_TOKEN_TTL", 50.0),
         lanes=_num(env, "LINE_LANES", 1, integer=True),
         lane_lease=_num(env, "LINE_LANE_LEASE_SECONDS", 30.0, lo=0.1),
+        lane_batch=_num(env, "LINE_LANE_BATCH", 8, lo=1, integer=True),
         gil_switch_ms=_num(env, "LINE_GIL_SWITCH_MS", 1.0),
         retry_base=_num(env, "LINE_RETRY_BASE_SECONDS", 1.0, lo=0.001),
         retry_cap=_num(env, "LINE_RETRY_CAP_SECONDS", 60.0, lo=0.001),

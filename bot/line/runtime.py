@@ -119,15 +119,31 @@ class Lanes:
             self.queues[lane].put(batch)
 
     def _run(self, q: queue.Queue[list[LaneItem] | None]) -> None:
+        limit = max(1, self.rt.options.lane_batch)
         while True:
             batch = q.get()
             if batch is None:
                 return
-            for item in batch:
+            # Whatever else has queued up meanwhile goes into the same transaction (group commit): the
+            # busier the lane, the fewer commits per event. A quiet lane still takes events one by one.
+            stop = False
+            while len(batch) < limit:
                 try:
-                    self.rt.process_now(item)
-                except Exception:  # the event stays stored; the worker takes it when the lease ends
-                    log.exception("LINE event %s: background processing failed", item.event_id)
+                    more = q.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.extend(more)
+            for start in range(0, len(batch), limit):
+                chunk = batch[start: start + limit]
+                try:
+                    self.rt.process_batch(chunk)
+                except Exception:  # the events stay stored; the worker takes them when the lease ends
+                    log.exception("LINE events %s: background processing failed", [i.event_id for i in chunk])
+            if stop:
+                return
 
 
 @dataclass
@@ -207,62 +223,110 @@ class LineRuntime:
 
     def process_now(self, item: LaneItem) -> str:
         """Process one stored event in this thread, then deliver its answer and fetch its media at once."""
-        from bot.line.handlers import handle_line_event, prepare
+        return self.process_batch([item])[item.event_id]
 
-        prepared = prepare(self, item.raw, item.event)
-        self._local.prepared = {item.event_id: prepared} if prepared is not None else {}
+    def process_batch(self, items: list[LaneItem]) -> dict[int, str]:
+        """Process stored events in this thread, in one transaction when there are several (falling back
+        to one transaction each if one of them fails), then deliver their answers and fetch their media."""
+        from bot.line.handlers import prepare
+
+        prepared: dict[int, Prepared] = {}
+        for item in items:  # the knowledge engine's work, outside any transaction
+            p = prepare(self, item.raw, item.event)
+            if p is not None:
+                prepared[item.event_id] = p
+        statuses: dict[int, str] | None = None
+        fresh: list[OutboxSnapshot] = []
+        jobs: list[int] = []
+        if len(items) > 1:
+            statuses, fresh, jobs = self._run_handlers(
+                prepared, lambda handler: inbox.process_events(self.services.engine,
+                                                               [i.event_id for i in items], handler))
+        if statuses is None:
+            statuses, fresh, jobs = {}, [], []
+            for item in items:
+                status, f, j = self._run_handlers(
+                    prepared, lambda handler, event_id=item.event_id: inbox.process_event(
+                        self.services.engine, event_id, handler))
+                statuses[item.event_id] = status
+                if status == "done":
+                    fresh.extend(f)
+                    jobs.extend(j)
+        if self._loading is not None:
+            for item in items:
+                self._loading.done(item.event_id)  # the answer leaves now: no loading animation after it
+        if fresh:
+            self.deliver_fresh_many(fresh)
+        if jobs:
+            from bot.line.media import fetch_due
+
+            fetch_due(self, jobs)
+        return statuses
+
+    def _run_handlers(self, prepared: dict[int, Prepared], run: Any) -> tuple[Any, list[OutboxSnapshot], list[int]]:
+        """Run `run(handler)` with this thread's hand-over set up: the prepared answers in, and the outbox
+        items and media jobs the handlers created out (discarded by the caller unless committed)."""
+        from bot.line.handlers import handle_line_event
+
+        self._local.prepared = dict(prepared)
         self._local.content_jobs = []
         fresh = start_collecting()
         try:
-            status = inbox.process_event(self.services.engine, item.event_id,
-                                         lambda s, e: handle_line_event(self.services, s, e))
+            result = run(lambda s, e: handle_line_event(self.services, s, e))
         finally:
             stop_collecting()
             self._local.prepared = {}
         jobs, self._local.content_jobs = self._local.content_jobs, None
-        if self._loading is not None:
-            self._loading.done(item.event_id)  # the answer leaves now: no loading animation after it
-        if status == "done":
-            for snapshot in fresh:
-                self.deliver_fresh(snapshot)
-        if status == "done" and jobs:
-            from bot.line.media import fetch_due
-
-            fetch_due(self, jobs)
-        return status
+        return result, fresh, jobs
 
     def deliver_fresh(self, item: OutboxSnapshot) -> str:
-        """First attempt at an item this thread just enqueued (and holds leased): send, then one UPDATE.
+        return self.deliver_fresh_many([item])[0]
+
+    def deliver_fresh_many(self, items: list[OutboxSnapshot]) -> list[str]:
+        """First attempt at items this thread just enqueued (and holds leased): send each, then record all
+        outcomes in one short write.
 
         Success is recorded as bot.outbox.deliver_one records it. On failure the lease is released with
         the retry time; the worker's next attempt (bot.outbox.deliver_one) counts attempts and records a
         permanent failure on the ticket.
         """
         assert self.transport is not None
-        error: TransportError | None = None
-        result: dict[str, Any] = {}
-        try:
-            result = self.transport.send(item) or {}  # type: ignore[arg-type]
-        except TransportError as exc:
-            error = exc
-        except Exception as exc:
-            log.exception("outbox %s: transport crashed", item.id)
-            error = TransportError(f"{type(exc).__name__}: {exc}")
-        now = utcnow()
-        with write_connection(self.services.engine) as conn:
+        sent: list[dict[str, Any]] = []
+        marked: list[dict[str, Any]] = []
+        marked_id: list[dict[str, Any]] = []
+        released: list[dict[str, Any]] = []
+        statuses: list[str] = []
+        for item in items:
+            error: TransportError | None = None
+            result: dict[str, Any] = {}
+            try:
+                result = self.transport.send(item) or {}  # type: ignore[arg-type]
+            except TransportError as exc:
+                error = exc
+            except Exception as exc:
+                log.exception("outbox %s: transport crashed", item.id)
+                error = TransportError(f"{type(exc).__name__}: {exc}")
+            now = utcnow()
             if error is None:
-                conn.execute(_MARK_SENT, {"item_id": item.id, "now": now})
+                sent.append({"item_id": item.id, "now": now})
                 if item.message_id is not None:
                     cmid = result.get("channel_message_id")
                     if cmid:
-                        conn.execute(_MESSAGE_SENT_ID, {"message_id": item.message_id, "cmid": str(cmid)[:255]})
+                        marked_id.append({"message_id": item.message_id, "cmid": str(cmid)[:255]})
                     else:
-                        conn.execute(_MESSAGE_SENT, {"message_id": item.message_id})
-                return OutboxStatus.SENT.value
-            delay = 0.0 if error.permanent or error.retry_after is None else error.retry_after
-            conn.execute(_RELEASE, {"item_id": item.id, "error": str(error)[:2000],
-                                    "next": now + timedelta(seconds=delay)})
-            return OutboxStatus.PENDING.value
+                        marked.append({"message_id": item.message_id})
+                statuses.append(OutboxStatus.SENT.value)
+            else:
+                delay = 0.0 if error.permanent or error.retry_after is None else error.retry_after
+                released.append({"item_id": item.id, "error": str(error)[:2000],
+                                 "next": now + timedelta(seconds=delay)})
+                statuses.append(OutboxStatus.PENDING.value)
+        with write_connection(self.services.engine) as conn:
+            for stmt, params in ((_MARK_SENT, sent), (_MESSAGE_SENT_ID, marked_id), (_MESSAGE_SENT, marked),
+                                 (_RELEASE, released)):
+                if params:
+                    conn.execute(stmt, params)
+        return statuses
 
     def deliver(self, outbox_ids: list[int]) -> None:
         """Claim and send these outbox items now (bot.outbox's own claim and bookkeeping)."""
