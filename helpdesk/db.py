@@ -72,27 +72,49 @@ class WriteGate:
     GIL) queue instead, and one is woken as soon as the previous one is done. The gate is advisory:
     BEGIN IMMEDIATE and the busy timeout still guard against writers that do not take it.
 
-    Re-entrant per thread; each thread has its own descriptor, since flock excludes descriptors, not
+    Urgent writers go first: a writer someone is waiting on (the LINE webhook, whose answer LINE times)
+    holds a shared lock on "<database>-wgate-prio" while it queues and writes; any other writer that gets
+    the gate while that lock is held gives the gate up and waits for the urgent ones to finish. So a
+    background batch that finishes hands the file to the waiting webhooks rather than to the next batch.
+
+    Re-entrant per thread; each thread has its own descriptors, since flock excludes descriptors, not
     processes."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._local = threading.local()
 
-    def _fd(self) -> int:
+    def _fds(self) -> tuple[int, int]:
         local = self._local
         if getattr(local, "pid", None) != os.getpid():  # a forked child must not share the parent's
-            local.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+            local.fd = os.open(self.path, flags, 0o600)
+            local.prio = os.open(self.path + "-prio", flags, 0o600)
             local.pid = os.getpid()
             local.depth = 0
-        return int(local.fd)
+        return int(local.fd), int(local.prio)
 
     @contextmanager
-    def held(self) -> Iterator[None]:
-        fd = self._fd()
+    def held(self, *, urgent: bool = False) -> Iterator[None]:
+        fd, prio = self._fds()
         local = self._local
-        if local.depth == 0:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        first = local.depth == 0
+        if first:
+            if urgent:
+                fcntl.flock(prio, fcntl.LOCK_SH)  # kept while queued and writing: others wait behind
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            else:
+                while True:
+                    fcntl.flock(prio, fcntl.LOCK_EX)  # wait while an urgent writer queues or writes
+                    fcntl.flock(prio, fcntl.LOCK_UN)
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    try:  # one may have queued meanwhile: then it goes first
+                        fcntl.flock(prio, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        fcntl.flock(fd, fcntl.LOCK_UN)
+                        continue
+                    fcntl.flock(prio, fcntl.LOCK_UN)
+                    break
         local.depth += 1
         try:
             yield
@@ -100,6 +122,8 @@ class WriteGate:
             local.depth -= 1
             if local.depth == 0:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+                if urgent:
+                    fcntl.flock(prio, fcntl.LOCK_UN)
 
 
 _gates: dict[str, WriteGate] = {}  # by the database as the engine's URL names it
@@ -107,8 +131,9 @@ _gates_by_file: dict[str, WriteGate] = {}  # by the gate file's resolved path
 _gates_lock = threading.Lock()
 
 
-def write_gate(engine: Engine) -> AbstractContextManager[None]:
-    """The SQLite file's writer queue (a no-op for PostgreSQL and in-memory databases)."""
+def write_gate(engine: Engine, *, urgent: bool = False) -> AbstractContextManager[None]:
+    """The SQLite file's writer queue (a no-op for PostgreSQL and in-memory databases). `urgent`: a
+    writer someone waits on, let in before the background writers (see WriteGate)."""
     if engine.dialect.name != "sqlite":
         return nullcontext()
     database = engine.url.database
@@ -122,7 +147,7 @@ def write_gate(engine: Engine) -> AbstractContextManager[None]:
         with _gates_lock:
             gate = _gates_by_file.setdefault(path, WriteGate(path))
             _gates[database] = gate
-    return gate.held()
+    return gate.held(urgent=urgent)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

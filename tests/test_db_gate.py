@@ -86,3 +86,38 @@ def test_one_gate_per_file_and_none_for_postgresql_or_memory(tmp_path: Path) -> 
 
     threading.Thread(target=nested, daemon=True).start()
     assert done.wait(5)
+
+
+def test_an_urgent_writer_goes_before_background_writers_already_queued(tmp_path: Path) -> None:
+    """The webhook (urgent) is let in before a batch writer that queued earlier, whichever of the two the
+    kernel wakes first; the batch writer then goes on."""
+    url = f"sqlite:///{tmp_path / 'prio.db'}"
+    engine = make_engine(url)
+    ctx = multiprocessing.get_context("fork")
+    ready, release = ctx.Event(), ctx.Event()
+    child = ctx.Process(target=_hold_in_child, args=(url, ready, release))
+    child.start()
+    order: list[str] = []
+    try:
+        assert ready.wait(10)
+
+        def writer(name: str, urgent: bool) -> None:
+            with write_gate(engine, urgent=urgent):
+                order.append(name)
+                time.sleep(0.05)
+
+        background = [threading.Thread(target=writer, args=(f"batch{i}", False)) for i in range(3)]
+        for t in background:
+            t.start()
+        time.sleep(0.2)  # the batch writers queue first
+        urgent = threading.Thread(target=writer, args=("webhook", True))
+        urgent.start()
+        time.sleep(0.2)
+        assert order == []  # nobody went past the gate the other process holds
+        release.set()
+        for t in [*background, urgent]:
+            t.join(10)
+    finally:
+        release.set()
+        child.join(10)
+    assert order[0] == "webhook" and sorted(order[1:]) == ["batch0", "batch1", "batch2"], order

@@ -34,7 +34,8 @@ SOURCE = "line"
 
 @contextmanager
 def store_session(engine: Engine) -> Iterator[Session]:
-    """The webhook's short write transaction, queued at the SQLite file's write gate like every writer.
+    """The webhook's short write transaction, queued at the SQLite file's write gate as an urgent writer
+    (LINE waits for the answer; the lanes' batches can wait for it).
 
     Nor does this commit run a WAL checkpoint (a pass over the log): the background writers' commits
     do that, and the answer to LINE need not wait for it."""
@@ -42,7 +43,7 @@ def store_session(engine: Engine) -> Iterator[Session]:
         with write_session(engine) as session:
             yield session
         return
-    with write_gate(engine):
+    with write_gate(engine, urgent=True):
         conn = engine.connect().execution_options(sqlite_immediate=True)
         raw = conn.connection.dbapi_connection
         assert raw is not None
