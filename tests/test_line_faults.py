@@ -195,6 +195,26 @@ def test_one_failing_event_in_a_batch_does_not_hold_back_or_double_the_others(en
         line.close()
 
 
+def test_a_lane_leaves_events_that_outwaited_their_lease_to_the_worker(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    line = make_line_harness(env, monkeypatch, fake)
+    try:
+        events = [text_event(QUESTIONS[i], user_id(f"late{i}")) for i in range(3)]
+        for e in events:
+            assert line.post(e).status_code == 200
+        items = lane_items(line)
+        stale = dataclasses.replace(items[0], queued=items[0].queued - line.rt.options.lane_lease)
+        statuses = line.rt.process_batch([stale, *items[1:]])
+        assert stale.event_id not in statuses and set(statuses.values()) == {"done"}
+        assert len(line.fake.delivered()) == 2
+        assert line.pending_ids() == [stale.event_id]  # still stored, for the worker
+        assert line.process() == ["done"]
+        assert_exactly_once(line, events)
+    finally:
+        line.close()
+
+
 WORKER = textwrap.dedent("""
     import os, sys, time, threading
     from datetime import timedelta

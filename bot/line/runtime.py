@@ -57,6 +57,7 @@ class LaneItem:
     chat_id: str
     loading: bool = False
     event: Any = None  # the SDK model the webhook parsed already
+    queued: float = field(default_factory=time.monotonic)
 
 
 class LoadingWatch:
@@ -230,6 +231,16 @@ class LineRuntime:
         to one transaction each if one of them fails), then deliver their answers and fetch their media."""
         from bot.line.handlers import prepare
 
+        # An event that waited in the queue about as long as its lease is the worker's now (it may have
+        # claimed it already): left to the worker rather than understood twice, which under overload
+        # would spend the CPU the backlog needs.
+        late = time.monotonic() - self.options.lane_lease * 0.9
+        if any(item.queued < late for item in items):
+            left = [item.event_id for item in items if item.queued < late]
+            log.warning("LINE events %s waited longer than the lane lease; left to the worker", left)
+            items = [item for item in items if item.queued >= late]
+            if not items:
+                return {event_id: "pending" for event_id in left}
         prepared: dict[int, Prepared] = {}
         for item in items:  # the knowledge engine's work, outside any transaction
             p = prepare(self, item.raw, item.event)
