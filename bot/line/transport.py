@@ -11,8 +11,10 @@ Rules:
 - A reply whose outcome is unknown (timeout after sending, dropped connection, 5xx) marks the item
   `reply_pending`; if a retry then hears "Invalid reply token" while the token should still be fresh,
   that earlier attempt used it, so the item counts as delivered instead of being pushed again.
-  (A sender killed in the middle of a request leaves its item leased for two minutes, longer than a
-  token lives, so the retry pushes; that millisecond window is the one case that may answer twice.)
+  (A sender killed after LINE accepted a reply but before it recorded "sent" leaves its item leased for
+  two minutes, longer than a token lives, so the retry pushes: that window, at most the few milliseconds
+  a lane takes to send one batch's answers before its one bookkeeping write, is the one case that may
+  answer twice.)
 - A Flex message LINE rejects (400) is sent again as its plain-text fallback.
 - 429 and unreachable: retried after Retry-After or the backoff; 400/403 of a push: permanent.
 """
