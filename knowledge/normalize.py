@@ -52,7 +52,7 @@ def normalize(text: str | None, *, limit: int = MAX_CHARS) -> str:
         text = str(text)
     text = text[: limit * 2]
     text = text.translate(_ZERO_WIDTH).translate(_TRANSLATE)
-    text = "".join(_char_class(ch) for ch in text) if not text.isascii() else _ascii_clean(text)
+    text = _fold(text) if not text.isascii() else _ascii_clean(text)
     text = _SARA_AM.sub("\u0e33", text)
     text = _TONE_BEFORE_AM.sub("\u0e33", text)
     text = _DOUBLE_E.sub("\u0e41", text)
@@ -65,6 +65,18 @@ def normalize(text: str | None, *, limit: int = MAX_CHARS) -> str:
     text = _THAI_TICKET.sub("ict-", text)
     text = _SPACES.sub(" ", text)
     return text.strip()[:limit]
+
+
+def _fold(text: str) -> str:
+    """Map every character (see _char_class) until nothing changes: a folded character may itself fold
+    again (U+0B5C decomposes to a letter and a nukta, which then goes as a stray mark; "İ".lower() adds a
+    combining dot), and normalising twice must give what normalising once gave."""
+    for _ in range(4):
+        folded = "".join(_char_class(ch) for ch in text.lower())
+        if folded == text:
+            break
+        text = folded
+    return text
 
 
 def _ascii_clean(text: str) -> str:

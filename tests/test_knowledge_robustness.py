@@ -61,6 +61,12 @@ def test_word_soup_with_subject(engine: KnowledgeEngine, text: str, subject: str
     _valid(engine.answer(text, subject=subject))
 
 
+@pytest.mark.parametrize("text", ["\u0b5c", "\u0958 text", "\u0130stanbul", "\u210cello", "ปริ้นเตอร์ ABC"])
+def test_normalize_is_idempotent_where_a_folded_character_folds_again(text: str) -> None:
+    once = normalize(text)
+    assert normalize(once) == once
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=MIXED, max_size=200))
 def test_normalize_is_idempotent_and_clean(text: str) -> None:
