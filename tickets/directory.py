@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -52,10 +52,18 @@ def load_schools_csv(session: Session, office: Office, path: Path) -> int:
     return added
 
 
+# Built once: every inbound message looks its requester up (statement construction is not free).
+_REQUESTER_BY = {
+    field: select(Requester).where(Requester.office_id == bindparam("office_id"),
+                                   getattr(Requester, field) == bindparam("value"))
+    for field in ("line_user_id", "email", "web_id")
+}
+
+
 def _get_or_create(session: Session, office_id: int, **key: str) -> Requester:
     (field, value), = key.items()
     column = getattr(Requester, field)
-    requester = session.scalar(select(Requester).where(Requester.office_id == office_id, column == value))
+    requester = session.scalar(_REQUESTER_BY[field], {"office_id": office_id, "value": value})
     if requester is not None:
         return requester
     try:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import bindparam, event, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -389,11 +389,20 @@ def get_by_number(session: Session, office_id: int, number: str) -> Ticket | Non
     return session.scalar(select(Ticket).where(Ticket.office_id == office_id, Ticket.number == found[0]))
 
 
+_LATEST_OPEN = (
+    select(Ticket)
+    .where(Ticket.requester_id == bindparam("requester_id"), Ticket.status.in_(OPEN_STATUSES))
+    .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+    .limit(1)
+)
+_LATEST_OPEN_SINCE = _LATEST_OPEN.where(Ticket.updated_at >= bindparam("since"))
+
+
 def latest_open_ticket(session: Session, requester_id: int, since: datetime | None = None) -> Ticket | None:
-    stmt = select(Ticket).where(Ticket.requester_id == requester_id, Ticket.status.in_(OPEN_STATUSES))
-    if since is not None:
-        stmt = stmt.where(Ticket.updated_at >= since)
-    return session.scalar(stmt.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(1))
+    # Built once: asked for every inbound message.
+    if since is None:
+        return session.scalar(_LATEST_OPEN, {"requester_id": requester_id})
+    return session.scalar(_LATEST_OPEN_SINCE, {"requester_id": requester_id, "since": since})
 
 
 def latest_ticket(session: Session, requester_id: int, since: datetime) -> Ticket | None:

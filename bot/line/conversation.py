@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from bot.line.models import LineConversation
 from tickets.models import utcnow
 
 
+_BY_REQUESTER = select(LineConversation).where(LineConversation.requester_id == bindparam("requester_id"))
+
+
 def current(session: Session, requester_id: int) -> LineConversation | None:
     """The requester's active flow; an expired one is removed and None returned."""
-    row = session.scalar(select(LineConversation).where(LineConversation.requester_id == requester_id))
+    row = session.scalar(_BY_REQUESTER, {"requester_id": requester_id})
     if row is None:
         return None
     if row.expires_at <= utcnow():

@@ -13,7 +13,7 @@ import mimetypes
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from bot.line import messages_th as T
 from bot.line.client import LineApiError
@@ -65,13 +65,16 @@ def attach(ctx: Ctx, ticket: Ticket | None, kind: str, line_message_id: str, *, 
     return message, attachment, too_large
 
 
+_LOOSE_MESSAGES = select(Message).where(  # built once: asked for every new ticket
+    Message.requester_id == bindparam("requester_id"), Message.ticket_id.is_(None), Message.direction == "in",
+    Message.created_at >= bindparam("since"), Message.channel == "line")
+
+
 def adopt_recent(ctx: Ctx, ticket: Ticket, window: timedelta = timedelta(minutes=30)) -> int:
     """Media sent just before the first text of a new ticket belongs to that ticket."""
     moved = 0
     since = utcnow() - window
-    for m in ctx.session.scalars(select(Message).where(
-            Message.requester_id == ctx.requester.id, Message.ticket_id.is_(None), Message.direction == "in",
-            Message.created_at >= since, Message.channel == "line")):
+    for m in ctx.session.scalars(_LOOSE_MESSAGES, {"requester_id": ctx.requester.id, "since": since}):
         if (m.meta or {}).get("kind") in ("image", "video", "audio", "file"):
             m.ticket_id = ticket.id
             moved += 1
