@@ -38,6 +38,36 @@ class StoredEvent:
     created: bool  # False when the event was already stored (a redelivery or duplicate)
 
 
+_STORE: dict[str, Any] = {}
+
+
+def _store_statement(dialect: str) -> Any:
+    """The event store's INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once per dialect: every
+    webhook runs it while holding the write lock (on SQLite), where building it anew would be wasted."""
+    stmt = _STORE.get(dialect)
+    if stmt is None:
+        insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = (
+            insert_fn(InboundEvent)
+            .values(
+                office_id=bindparam("office_id"),
+                source=bindparam("source"),
+                source_id=bindparam("source_id"),
+                payload=bindparam("payload_in", type_=LargeBinary),
+                meta=bindparam("meta", type_=InboundEvent.__table__.c.meta.type),
+                status=EventStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=bindparam("next_attempt_at", type_=InboundEvent.__table__.c.next_attempt_at.type),
+                received_at=bindparam("received_at", type_=InboundEvent.__table__.c.received_at.type),
+                locked_until=bindparam("locked_until", type_=InboundEvent.__table__.c.locked_until.type),
+            )
+            .on_conflict_do_nothing(index_elements=["office_id", "source", "source_id"])
+            .returning(InboundEvent.id)
+        )
+        _STORE[dialect] = stmt
+    return stmt
+
+
 def store_event(
     session: Session,
     *,
@@ -53,28 +83,12 @@ def store_event(
     `locked_until`: the storing process keeps the event to itself until then (it processes it at once);
     other processes take it only if that lease runs out."""
     dialect = session.get_bind().dialect.name
-    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
     now = utcnow()
     # The payload goes in as an execute parameter, not a literal of the statement, so a 25 MB e-mail
     # does not stay referenced from the compiled-statement cache.
-    result = session.execute(
-        insert_fn(InboundEvent)
-        .values(
-            office_id=office_id,
-            source=source,
-            source_id=source_id[:255],
-            payload=bindparam("payload_in", type_=LargeBinary),
-            meta=meta or {},
-            status=EventStatus.PENDING.value,
-            attempts=0,
-            next_attempt_at=now,
-            received_at=now,
-            locked_until=locked_until,
-        )
-        .on_conflict_do_nothing(index_elements=["office_id", "source", "source_id"])
-        .returning(InboundEvent.id),
-        {"payload_in": payload},
-    )
+    result = session.execute(_store_statement(dialect), {
+        "office_id": office_id, "source": source, "source_id": source_id[:255], "payload_in": payload,
+        "meta": meta or {}, "next_attempt_at": now, "received_at": now, "locked_until": locked_until})
     new_id = result.scalar_one_or_none()
     if new_id is not None:
         return StoredEvent(new_id, True)

@@ -43,18 +43,21 @@ def store_session(engine: Engine) -> Iterator[Session]:
         with write_session(engine) as session:
             yield session
         return
-    with write_gate(engine, urgent=True):
-        conn = engine.connect().execution_options(sqlite_immediate=True)
+    # The connection and its settings are made ready before the gate, so the write lock is held only for
+    # BEGIN IMMEDIATE, the INSERTs and COMMIT.
+    conn = engine.connect().execution_options(sqlite_immediate=True)
+    try:
         raw = conn.connection.dbapi_connection
         assert raw is not None
         raw.execute("PRAGMA wal_autocheckpoint = 0")
         try:
-            with conn.begin(), Session(bind=conn) as session:
+            with write_gate(engine, urgent=True), conn.begin(), Session(bind=conn) as session:
                 yield session
                 session.flush()
         finally:
             raw.execute("PRAGMA wal_autocheckpoint = 1000")
-            conn.close()
+    finally:
+        conn.close()
 
 
 def _runtime() -> LineRuntime:
@@ -119,12 +122,15 @@ def webhook() -> Response:
     # This process takes the events it stores (the background lanes); the worker steps in only if the
     # lease runs out (this process died or is overloaded).
     lease = now + timedelta(seconds=rt.options.lane_lease) if rt.background else None
+    rows = []
+    for raw, event in accepted:  # everything but the INSERTs before the write lock is taken
+        delivery = raw.get("deliveryContext") or {}
+        meta = {"type": raw.get("type"), "redelivery": bool(delivery.get("isRedelivery")),
+                "destination": destination}
+        payload = json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        rows.append((raw, event, meta, payload))
     with store_session(services.engine) as session:
-        for raw, event in accepted:
-            delivery = raw.get("deliveryContext") or {}
-            meta = {"type": raw.get("type"), "redelivery": bool(delivery.get("isRedelivery")),
-                    "destination": destination}
-            payload = json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        for raw, event, meta, payload in rows:
             stored = store_event(session, office_id=office_id, source=SOURCE, source_id=raw["webhookEventId"],
                                  payload=payload, meta=meta, locked_until=lease)
             if not stored.created:
