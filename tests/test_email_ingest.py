@@ -116,6 +116,7 @@ def test_new_mail_registers_a_ticket_and_queues_a_thai_acknowledgement(svc) -> N
     assert p["subject"] == f"Re: เครื่องพิมพ์เสีย [{ticket.number}]"
     assert p["automatic"] is True and p["in_reply_to"] == "first@school.example.ac.th"
     assert p["text"].startswith("เรียน คุณครูทดสอบ") and ticket.number in p["text"]
+    assert "ตอบกลับข้อความนี้" in p["text"] and "แชต" not in p["text"]  # a mail, not a chat
     assert "<p>" in p["html"]
     cfg = email_config(svc.settings)
     assert ticket_id_from_reference(cfg.thread_key, cfg.office_code, p["message_id"]) == ticket.id
