@@ -36,6 +36,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.config.update(test_config)
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind a reverse proxy the connection's address is the proxy's: the login and repair-form
+        # throttles would treat every user as one. Only the configured number of hops is trusted.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,  # type: ignore[method-assign]
+                                x_proto=settings.proxy_hops)
 
     services = Services.from_settings(settings)
     app.extensions["helpdesk"] = services

@@ -54,6 +54,9 @@ class Settings:
     mail_from: str | None
     worker_poll_seconds: float
     public_base_url: str
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none, the default:
+    # the client's address is the connection's). Behind nginx set 1, or every user shares its address.
+    proxy_hops: int = 0
 
     @property
     def is_sqlite(self) -> bool:
@@ -243,4 +246,5 @@ def load_settings(environ: dict[str, str] | None = None, dotenv_path: Path | Non
         mail_from=(env.get("MAIL_FROM") or "").strip() or None,
         worker_poll_seconds=_float(env, "WORKER_POLL_SECONDS", 1.0),
         public_base_url=_http_url(env, "PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+        proxy_hops=_int(env, "HELPDESK_PROXY_HOPS", 0, lo=0, hi=5),
     )

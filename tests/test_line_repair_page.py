@@ -105,3 +105,69 @@ def test_bad_submissions_are_refused(line: LineHarness) -> None:
     assert count_tickets(line) == 0
     with session_scope(line.services.session_factory) as s:
         assert s.scalar(select(Requester)) is None
+
+
+def test_a_flood_of_reports_is_throttled_per_sender_without_blocking_other_senders(line: LineHarness) -> None:
+    from bot.line import repair_page
+
+    for i in range(repair_page.PER_SENDER):
+        r = submit(line, form_page(line), symptom=f"เครื่องที่ {i} เปิดไม่ติด")
+        assert r.status_code == 200, r.get_data(as_text=True)
+    hidden = form_page(line)
+    r = submit(line, hidden)
+    assert r.status_code == 429 and "ส่งแบบแจ้งซ่อมบ่อยเกินไป" in r.get_data(as_text=True)
+    assert "นาที" in r.get_data(as_text=True)
+    assert count_tickets(line) == repair_page.PER_SENDER
+    # The reports keep no address or user id in the clear, only keyed hashes to count with.
+    with session_scope(line.services.session_factory) as s:
+        from tickets.models import InboundEvent
+
+        metas = list(s.scalars(select(InboundEvent.meta).where(InboundEvent.source == "repair_form")))
+        assert metas and all(set(m) == {"sender", "address"} and "127.0.0.1" not in str(m) for m in metas)
+    # Another browser (a new session) at the same school address may still report.
+    other = line.client.application.test_client()
+    r = submit_from(other, symptom="จอดับ")
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert count_tickets(line) == repair_page.PER_SENDER + 1
+
+
+def submit_from(client, headers: dict[str, str] | None = None, **fields):  # type: ignore[no-untyped-def]
+    """A report from its own browser session (and, with headers, its own forwarded address)."""
+    page = client.get("/repair", headers=headers or {}).get_data(as_text=True)
+    hidden = {name: re.search(rf'name="{name}" value="([^"]*)"', page).group(1)  # type: ignore[union-attr]
+              for name in ("csrf", "form_id")}
+    data = {"equipment": "จอ", "symptom": "จอดับ", **hidden, **fields}
+    return client.post("/repair", data=data, content_type="multipart/form-data", headers=headers or {})
+
+
+def test_one_address_is_throttled_and_a_trusted_proxy_tells_addresses_apart(line: LineHarness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from bot.line import repair_page
+
+    monkeypatch.setattr(repair_page, "PER_ADDRESS", 2)
+    app = line.client.application
+    assert not isinstance(app.wsgi_app, ProxyFix)  # HELPDESK_PROXY_HOPS unset: the connection's address
+    for _ in range(2):
+        assert submit_from(app.test_client(), {"X-Forwarded-For": "203.0.113.7"}).status_code == 200
+    # A forged X-Forwarded-For does not get around the limit when no proxy is trusted.
+    assert submit_from(app.test_client(), {"X-Forwarded-For": "198.51.100.9"}).status_code == 429
+
+    # Behind one trusted proxy (HELPDESK_PROXY_HOPS=1) each school's address counts on its own.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # as create_app wraps it
+    assert submit_from(app.test_client(), {"X-Forwarded-For": "198.51.100.9"}).status_code == 200
+    assert count_tickets(line) == 3
+
+
+def test_proxy_hops_setting_wraps_the_app(env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from helpdesk.app import create_app
+
+    for key, value in {**env, "HELPDESK_PROXY_HOPS": "1"}.items():
+        monkeypatch.setenv(key, value)
+    app = create_app({"TESTING": True})
+    try:
+        assert isinstance(app.wsgi_app, ProxyFix) and app.wsgi_app.x_for == 1
+    finally:
+        app.extensions["helpdesk"].dispose()

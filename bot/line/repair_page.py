@@ -16,6 +16,7 @@ import json
 import logging
 import secrets
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, session
@@ -32,7 +33,7 @@ from bot.line.runtime import LineRuntime, runtime_for
 from helpdesk.db import session_scope, write_session
 from helpdesk.services import Services
 from tickets.directory import requester_for_line, requester_for_web
-from tickets.models import InboundEvent, Message, School, Ticket
+from tickets.models import InboundEvent, Message, School, Ticket, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,11 @@ MAX_REQUEST = 8 * 1024 * 1024
 MAX_PHOTO = 6 * 1024 * 1024
 LIMITS = {"school": 200, "equipment": 100, "symptom": 1000, "place": 300, "name": 120, "phone": 40}
 PHOTO_TYPES = {b"\xff\xd8\xff": ("image/jpeg", "jpg"), b"\x89PNG": ("image/png", "png")}
+# A public form that registers tickets: reports per hour from one sender (LINE user or browser) and from
+# one network address. A school's staff may share an address, so that limit is the looser one.
+THROTTLE_WINDOW = timedelta(hours=1)
+PER_SENDER = 5
+PER_ADDRESS = 20
 
 
 def _rt() -> LineRuntime:
@@ -142,9 +148,14 @@ def submit() -> Response:
     form_id = str(form.get("form_id") or "")[:64] or uuid.uuid4().hex
     payload = {"report": {**values, "urgent_flag": bool(form.get("urgent"))}, "photo": photo,
                "line_user_id": line_user, "web_id": None if line_user else _web_id()}
+    marks = _throttle_marks(services, f"line:{line_user}" if line_user else f"web:{payload['web_id']}")
+    wait = _throttled(services, marks, f"{SOURCE}:{form_id}")
+    if wait:
+        log.warning("repair form refused: too many reports from one sender or address")
+        return _page(values, [T.ERR_TOO_MANY.format(minutes=wait)], status=429)
     with write_session(services.engine) as s:
         stored = store_event(s, office_id=services.office_id, source=SOURCE, source_id=f"{SOURCE}:{form_id}",
-                             payload=json.dumps(payload, ensure_ascii=False).encode())
+                             payload=json.dumps(payload, ensure_ascii=False).encode(), meta=marks)
     outbox_ids: list[int] = []
     # Claimed first, so that a worker polling at the same moment cannot register it a second time.
     if claim_batch(services.engine, ids=[stored.id]):
@@ -160,6 +171,35 @@ def submit() -> Response:
     html = render_template("line/repair_done.html", T=T, number=number, via_line=line_user is not None,
                            liff_id=rt.options.liff_id, office=services.settings.office_name)
     return Response(html, mimetype="text/html")
+
+
+def _throttle_marks(services: Services, sender: str) -> dict[str, str]:
+    """Keyed hashes of the sender and of the client's address, kept on the stored report for the throttle:
+    enough to count, and neither the address nor the user can be read back from them."""
+    key = services.settings.secret_key.encode()
+    address = request.remote_addr or "?"
+    return {"sender": hmac.new(key, b"repair-sender:" + sender.encode(), "sha256").hexdigest()[:32],
+            "address": hmac.new(key, b"repair-address:" + address.encode(), "sha256").hexdigest()[:32]}
+
+
+def _throttled(services: Services, marks: dict[str, str], source_id: str) -> int:
+    """Minutes to wait when this sender or address has sent too many reports within the window, else 0.
+    (The same form sent again is never refused: it registers nothing new.)"""
+    since = utcnow() - THROTTLE_WINDOW
+    with session_scope(services.session_factory) as s:
+        recent = s.execute(
+            select(InboundEvent.source_id, InboundEvent.meta, InboundEvent.received_at)
+            .where(InboundEvent.office_id == services.office_id, InboundEvent.source == SOURCE,
+                   InboundEvent.received_at >= since)
+            .order_by(InboundEvent.id.desc()).limit(PER_ADDRESS * 20)).all()
+    if any(row.source_id == source_id for row in recent):
+        return 0
+    for key, limit in (("sender", PER_SENDER), ("address", PER_ADDRESS)):
+        times = [row.received_at for row in recent if (row.meta or {}).get(key) == marks[key]]
+        if len(times) >= limit:
+            oldest = sorted(times)[-limit]  # the report whose hour must pass to free one place
+            return max(1, int((oldest + THROTTLE_WINDOW - utcnow()).total_seconds() // 60) + 1)
+    return 0
 
 
 def handle_repair_form(services: Services, session: Session, row: InboundEvent,
