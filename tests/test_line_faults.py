@@ -111,6 +111,33 @@ def test_background_lanes_answer_each_chat_in_order_and_show_loading(env, monkey
         line.close()
 
 
+def test_an_overloaded_process_sheds_the_loading_animation(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
+    line = make_line_harness(env, monkeypatch, fake, LINE_LANES="1", LINE_LOADING_AFTER_SECONDS="0.05",
+                             LINE_LOADING_SHED_BACKLOG="1", LINE_LANE_BATCH="1")
+    try:
+        engine = line.services.knowledge()
+
+        class Slow:
+            def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+                return getattr(engine, name)
+
+            def answer(self, text: str, subject: str | None = None):  # type: ignore[no-untyped-def]
+                time.sleep(0.2)
+                return engine.answer(text, subject=subject)
+
+        line.rt.knowledge_override = Slow()
+        events = [text_event(QUESTIONS[i], user_id(f"shed{i}")) for i in range(4)]
+        for e in events:
+            assert line.post(e).status_code == 200
+        assert wait(lambda: len(line.fake.delivered()) == 4, 20)
+        assert_exactly_once(line, events)
+        # every answer was late, but the queue behind each one was never empty until the last: no animation
+        # while others waited, and at most one for the last event
+        assert len(line.fake.requests("/v2/bot/chat/loading/start")) <= 1
+    finally:
+        line.close()
+
+
 def lane_items(line: LineHarness) -> list:  # type: ignore[type-arg]
     """The stored pending events as the webhook hands them to a lane."""
     import json

@@ -40,6 +40,9 @@ class LineOptions:
     read_timeout: float = 10.0
     # Show LINE's loading animation when a reply has not left after this many seconds.
     loading_after: float = 1.0
+    # ... unless this many webhook deliveries wait in the process's lanes: then the service is overloaded,
+    # and the animation (one more API call per event) is shed so that the answers themselves go sooner.
+    loading_shed: int = 100
     max_attachment_bytes: int = 10 * 1024 * 1024
     conversation_idle_minutes: int = 30
 
@@ -94,6 +97,7 @@ def load_options(settings: Settings, environ: dict[str, str] | None = None) -> L
         connect_timeout=_num(env, "LINE_CONNECT_TIMEOUT", 3.0, lo=0.01),
         read_timeout=_num(env, "LINE_READ_TIMEOUT", 10.0, lo=0.01),
         loading_after=_num(env, "LINE_LOADING_AFTER_SECONDS", 1.0),
+        loading_shed=_num(env, "LINE_LOADING_SHED_BACKLOG", 100, lo=1, integer=True),
         max_attachment_bytes=_num(env, "LINE_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, lo=1, integer=True),
         conversation_idle_minutes=_num(env, "LINE_CONVERSATION_IDLE_MINUTES", 30, lo=1, integer=True),
     )

@@ -95,6 +95,8 @@ class LoadingWatch:
                 heapq.heappop(self._heap)
                 if self._pending.pop(event_id, None) is None:
                     continue
+            if self.rt.backlog() >= self.rt.options.loading_shed:
+                continue  # overloaded: the answers matter more than the animation
             client = self.rt.client
             if client is not None:
                 try:
@@ -212,6 +214,11 @@ class LineRuntime:
     @property
     def background(self) -> bool:
         return self.options.lanes > 0
+
+    def backlog(self) -> int:
+        """Webhook deliveries queued in this process's lanes, not yet taken up."""
+        lanes = self._lanes
+        return sum(q.qsize() for q in lanes.queues) if lanes is not None else 0
 
     def submit(self, items: list[LaneItem]) -> None:
         self._ensure_threads()
