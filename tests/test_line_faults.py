@@ -77,20 +77,25 @@ def assert_exactly_once(line: LineHarness, events: list[dict]) -> None:  # type:
     assert per_chat == expected
 
 
+def slow_answers(line: LineHarness, delay: float) -> None:
+    """Make the knowledge engine take `delay` seconds per answer (a busy lane)."""
+    engine = line.services.knowledge()
+
+    class Slow:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(engine, name)
+
+        def answer(self, text: str, subject: str | None = None):  # type: ignore[no-untyped-def]
+            time.sleep(delay)
+            return engine.answer(text, subject=subject)
+
+    line.rt.knowledge_override = Slow()
+
+
 def test_background_lanes_answer_each_chat_in_order_and_show_loading(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
     line = make_line_harness(env, monkeypatch, fake, LINE_LANES="2", LINE_LOADING_AFTER_SECONDS="0.05")
     try:
-        engine = line.services.knowledge()
-
-        class Slow:
-            def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-                return getattr(engine, name)
-
-            def answer(self, text: str, subject: str | None = None):  # type: ignore[no-untyped-def]
-                time.sleep(0.15)
-                return engine.answer(text, subject=subject)
-
-        line.rt.knowledge_override = Slow()
+        slow_answers(line, 0.15)
         users = [user_id(f"lane{i}") for i in range(3)]
         events = [text_event(QUESTIONS[i], users[i % 3]) for i in range(9)]
         started = time.monotonic()
@@ -115,17 +120,7 @@ def test_an_overloaded_process_sheds_the_loading_animation(env, monkeypatch, fak
     line = make_line_harness(env, monkeypatch, fake, LINE_LANES="1", LINE_LOADING_AFTER_SECONDS="0.05",
                              LINE_LOADING_SHED_BACKLOG="1", LINE_LANE_BATCH="1")
     try:
-        engine = line.services.knowledge()
-
-        class Slow:
-            def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-                return getattr(engine, name)
-
-            def answer(self, text: str, subject: str | None = None):  # type: ignore[no-untyped-def]
-                time.sleep(0.2)
-                return engine.answer(text, subject=subject)
-
-        line.rt.knowledge_override = Slow()
+        slow_answers(line, 0.2)
         events = [text_event(QUESTIONS[i], user_id(f"shed{i}")) for i in range(4)]
         for e in events:
             assert line.post(e).status_code == 200
