@@ -167,7 +167,7 @@ def process_events(engine: Engine, event_ids: list[int], handler: Handler) -> di
             others = [i for i in event_ids if i not in rows]
             if others:
                 statuses.update(session.execute(
-                    select(InboundEvent.id, InboundEvent.status).where(InboundEvent.id.in_(others))).tuples())
+                    select(InboundEvent.id, InboundEvent.status).where(InboundEvent.id.in_(others))).all())
             for event_id in event_ids:
                 row = rows.get(event_id)
                 if row is None:

@@ -179,6 +179,22 @@ def test_a_busy_lane_commits_its_batch_once_and_answers_each_event_once(env, mon
         line.close()
 
 
+def test_a_batch_skips_events_another_process_finished_meanwhile(env, monkeypatch, fake, caplog) -> None:  # type: ignore[no-untyped-def]
+    line = make_line_harness(env, monkeypatch, fake)
+    try:
+        events = [text_event(QUESTIONS[i], user_id(f"gone{i}")) for i in range(3)]
+        for e in events:
+            assert line.post(e).status_code == 200
+        items = lane_items(line)
+        assert line.rt.process_now(items[1]) == "done"  # e.g. the worker took it after a lease ran out
+        statuses = line.rt.process_batch(items)
+        assert statuses == {items[0].event_id: "done", items[1].event_id: "done", items[2].event_id: "done"}
+        assert "one by one" not in caplog.text  # the batch itself coped, without the fallback
+        assert_exactly_once(line, events)
+    finally:
+        line.close()
+
+
 def test_one_failing_event_in_a_batch_does_not_hold_back_or_double_the_others(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
     import bot.line.handlers as handlers
 
