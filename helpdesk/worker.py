@@ -29,17 +29,34 @@ TransportFactory = Callable[[Services], "outbox.Transport | None"]
 TRANSPORT_FACTORIES: list[TransportFactory] = []
 
 
+GROUP = 8  # claimed events of one source run in one transaction, this many at a time (group commit)
+
+
 def process_inbound(services: Services, *, ids: list[int] | None = None, limit: int = 50) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for event_id in inbox.claim_batch(services.engine, limit=limit, ids=ids):
-        with session_scope(services.session_factory) as session:
-            source = session.scalar(select(InboundEvent.source).where(InboundEvent.id == event_id))
-        handler = HANDLERS.get(source or "")
-        if handler is None:
-            status = inbox.process_event(services.engine, event_id, _unknown_source)
-        else:
-            status = inbox.process_event(services.engine, event_id, lambda s, e, h=handler: h(services, s, e))
-        counts[status] = counts.get(status, 0) + 1
+    claimed = inbox.claim_batch(services.engine, limit=limit, ids=ids)
+    if not claimed:
+        return counts
+    with session_scope(services.session_factory) as session:
+        sources = dict(session.execute(
+            select(InboundEvent.id, InboundEvent.source).where(InboundEvent.id.in_(claimed))).all())
+    for start in range(0, len(claimed), GROUP):
+        chunk = claimed[start: start + GROUP]
+        by_source: dict[str, list[int]] = {}
+        for event_id in chunk:  # in claim (id) order within each source
+            by_source.setdefault(sources.get(event_id, ""), []).append(event_id)
+        for source, event_ids in by_source.items():
+            handler = HANDLERS.get(source)
+            if handler is None:
+                statuses = {i: inbox.process_event(services.engine, i, _unknown_source) for i in event_ids}
+            else:
+                run = lambda s, e, h=handler: h(services, s, e)  # noqa: E731
+                # One transaction for the group; if one of them fails, each runs on its own so that the
+                # failure is recorded against the event at fault.
+                statuses = (inbox.process_events(services.engine, event_ids, run) if len(event_ids) > 1
+                            else None) or {i: inbox.process_event(services.engine, i, run) for i in event_ids}
+            for status in statuses.values():
+                counts[status] = counts.get(status, 0) + 1
     return counts
 
 
