@@ -179,13 +179,18 @@ def test_a_busy_lane_commits_its_batch_once_and_answers_each_event_once(env, mon
         line.close()
 
 
+def stored_questions(line: LineHarness, tag: str, n: int) -> tuple[list, list]:  # type: ignore[type-arg]
+    """n questions from n users, acknowledged by the webhook; the events and their lane items."""
+    events = [text_event(QUESTIONS[i], user_id(f"{tag}{i}")) for i in range(n)]
+    for e in events:
+        assert line.post(e).status_code == 200
+    return events, lane_items(line)
+
+
 def test_a_batch_skips_events_another_process_finished_meanwhile(env, monkeypatch, fake, caplog) -> None:  # type: ignore[no-untyped-def]
     line = make_line_harness(env, monkeypatch, fake)
     try:
-        events = [text_event(QUESTIONS[i], user_id(f"gone{i}")) for i in range(3)]
-        for e in events:
-            assert line.post(e).status_code == 200
-        items = lane_items(line)
+        events, items = stored_questions(line, "gone", 3)
         assert line.rt.process_now(items[1]) == "done"  # e.g. the worker took it after a lease ran out
         statuses = line.rt.process_batch(items)
         assert statuses == {items[0].event_id: "done", items[1].event_id: "done", items[2].event_id: "done"}
@@ -238,10 +243,7 @@ def test_a_lane_leaves_events_that_outwaited_their_lease_to_the_worker(env, monk
 
     line = make_line_harness(env, monkeypatch, fake)
     try:
-        events = [text_event(QUESTIONS[i], user_id(f"late{i}")) for i in range(3)]
-        for e in events:
-            assert line.post(e).status_code == 200
-        items = lane_items(line)
+        events, items = stored_questions(line, "late", 3)
         stale = dataclasses.replace(items[0], queued=items[0].queued - line.rt.options.lane_lease)
         statuses = line.rt.process_batch([stale, *items[1:]])
         assert stale.event_id not in statuses and set(statuses.values()) == {"done"}
