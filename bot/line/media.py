@@ -13,8 +13,9 @@ import mimetypes
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, select, update
 
+from bot import leasing
 from bot.line import messages_th as T
 from bot.line.client import LineApiError
 from bot.line.models import LineContentJob
@@ -95,20 +96,7 @@ def cancel_for_messages(session: Any, message_ids: list[int]) -> None:
 
 
 def _claim(rt: LineRuntime, job_ids: list[int] | None, limit: int) -> list[int]:
-    now = utcnow()
-    with write_session(rt.services.engine) as session:
-        stmt = select(LineContentJob.id).where(
-            LineContentJob.status == "pending", LineContentJob.next_attempt_at <= now,
-            or_(LineContentJob.locked_until.is_(None), LineContentJob.locked_until < now))
-        if job_ids is not None:
-            stmt = stmt.where(LineContentJob.id.in_(job_ids))
-        stmt = stmt.order_by(LineContentJob.id).limit(limit)
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        ids = list(session.scalars(stmt))
-        if ids:
-            session.execute(update(LineContentJob).where(LineContentJob.id.in_(ids)).values(locked_until=now + LEASE))
-        return ids
+    return leasing.claim_due(rt.services.engine, LineContentJob, lease=LEASE, limit=limit, ids=job_ids)
 
 
 def fetch_due(rt: LineRuntime, job_ids: list[int] | None = None, limit: int = 10) -> dict[str, int]:
