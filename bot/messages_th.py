@@ -14,6 +14,15 @@ CHANNEL_TH = {"line": "LINE", "email": "อีเมล", "web": "เว็บ�
 
 URGENCY_TH = {"urgent": "ด่วน", "normal": "ปกติ"}
 
+
+def size_th(n: int, mb_decimals: int = 0) -> str:
+    """A file size as people read it: "6 MB", "250 KB", "12 ไบต์"."""
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.{mb_decimals}f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n} ไบต์"
+
 TICKET_HANDOFF = (
     "รับเรื่องไว้แล้ว เลขที่ {number} เจ้าหน้าที่กลุ่มส่งเสริมการศึกษาทางไกล เทคโนโลยีสารสนเทศและการสื่อสาร "
     "จะติดต่อกลับในเวลาราชการ"

@@ -23,6 +23,7 @@ from bot.email import messages_th as M
 from bot.email.config import LOOP_HEADER, EmailConfig
 from bot.email.parse import ParsedAttachment
 from bot.email.quotes import clean_subject
+from bot.messages_th import size_th
 from helpdesk.thaidate import BANGKOK
 from helpdesk.thaidate import format_datetime as thai_datetime
 from tickets.models import utcnow
@@ -77,14 +78,14 @@ def _attachment_notes(attachments: list[ParsedAttachment], limit_mb: float) -> l
     skipped = [a for a in attachments if a.skipped_reason]
     if skipped:
         lines.append(M.SKIPPED_HEADER.format(limit=f"{limit_mb:g}"))
-        lines += [M.SKIPPED_ITEM.format(name=a.filename, size=M.size_text(a.size)) for a in skipped]
+        lines += [M.SKIPPED_ITEM.format(name=a.filename, size=size_th(a.size, mb_decimals=1)) for a in skipped]
         lines.append(M.SKIPPED_HINT)
     dangerous = [a for a in attachments if a.dangerous]
     if dangerous:
         if lines:
             lines.append("")
         lines.append(M.DANGEROUS_HEADER)
-        lines += [M.SKIPPED_ITEM.format(name=a.filename, size=M.size_text(a.size)) for a in dangerous]
+        lines += [M.SKIPPED_ITEM.format(name=a.filename, size=size_th(a.size, mb_decimals=1)) for a in dangerous]
         lines.append(M.DANGEROUS_HINT)
     return lines
 

@@ -41,11 +41,3 @@ BOUNCE_DIAGNOSTIC = "รายละเอียดจากเซิร์ฟ�
 BOUNCE_UNKNOWN = "-"
 
 STAFF_GREETING = GREETING_NAMED
-
-
-def size_text(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MB"
-    if size >= 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size} ไบต์"

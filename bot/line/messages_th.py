@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.messages_th import size_th  # noqa: F401  (the LINE texts' size format)
+
 # ---- follow / PDPA / school
 WELCOME = (
     "สวัสดีค่ะ ยินดีต้อนรับสู่บริการช่วยเหลือด้านเทคโนโลยีสารสนเทศของ {office}\n"
@@ -157,11 +159,3 @@ ERR_LIFF = "ยืนยันตัวตนกับ LINE ไม่สำเ�
 ERR_TOO_LONG = "{field}ยาวเกินไป"
 ERR_TOO_MANY = ("ส่งแบบแจ้งซ่อมบ่อยเกินไป กรุณารอประมาณ {minutes} นาทีแล้วส่งใหม่ "
                 "หากเป็นเรื่องเร่งด่วนโปรดโทรแจ้งกลุ่ม ICT")
-
-
-def size_th(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.0f} MB"
-    if n >= 1024:
-        return f"{n / 1024:.0f} KB"
-    return f"{n} ไบต์"
