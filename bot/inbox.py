@@ -111,6 +111,21 @@ def claim_batch(engine: Engine, *, limit: int = 20, sources: tuple[str, ...] | N
 Handler = Callable[[Session, InboundEvent], None]
 
 
+def _mark_done(session: Session, event_ids: list[int]) -> dict[int, InboundEvent]:
+    """Mark these events done, each only if still pending, and return the rows this call marked."""
+    return {
+        row.id: row
+        for row in session.scalars(
+            update(InboundEvent)
+            .where(InboundEvent.id.in_(event_ids), InboundEvent.status == EventStatus.PENDING.value)
+            .values(status=EventStatus.DONE.value, processed_at=utcnow(), locked_until=None, last_error=None,
+                    attempts=InboundEvent.attempts + 1)
+            .returning(InboundEvent)
+            .execution_options(synchronize_session=False)
+        )
+    }
+
+
 def process_event(engine: Engine, event_id: int, handler: Handler) -> str:
     """Run `handler` for one claimed event in its own transaction; record the outcome. Returns the status.
 
@@ -120,15 +135,7 @@ def process_event(engine: Engine, event_id: int, handler: Handler) -> str:
     handler fails, the rollback undoes the mark with everything else."""
     try:
         with write_session(engine) as session:
-            now = utcnow()
-            event = session.scalars(
-                update(InboundEvent)
-                .where(InboundEvent.id == event_id, InboundEvent.status == EventStatus.PENDING.value)
-                .values(status=EventStatus.DONE.value, processed_at=now, locked_until=None, last_error=None,
-                        attempts=InboundEvent.attempts + 1)
-                .returning(InboundEvent)
-                .execution_options(synchronize_session=False)
-            ).one_or_none()
+            event = _mark_done(session, [event_id]).get(event_id)
             if event is None:
                 status = session.scalar(select(InboundEvent.status).where(InboundEvent.id == event_id))
                 return status or "missing"
@@ -153,17 +160,7 @@ def process_events(engine: Engine, event_ids: list[int], handler: Handler) -> di
     statuses: dict[int, str] = {}
     try:
         with write_session(engine) as session:
-            rows = {
-                row.id: row
-                for row in session.scalars(
-                    update(InboundEvent)
-                    .where(InboundEvent.id.in_(event_ids), InboundEvent.status == EventStatus.PENDING.value)
-                    .values(status=EventStatus.DONE.value, processed_at=utcnow(), locked_until=None,
-                            last_error=None, attempts=InboundEvent.attempts + 1)
-                    .returning(InboundEvent)
-                    .execution_options(synchronize_session=False)
-                )
-            }
+            rows = _mark_done(session, event_ids)
             others = [i for i in event_ids if i not in rows]
             if others:
                 statuses.update(session.execute(
@@ -180,6 +177,12 @@ def process_events(engine: Engine, event_ids: list[int], handler: Handler) -> di
                  type(exc).__name__, exc)
         return None
     return statuses
+
+
+def process_group(engine: Engine, event_ids: list[int], handler: Handler) -> dict[int, str]:
+    """process_events, falling back to process_event for each event when the group fails."""
+    statuses = process_events(engine, event_ids, handler) if len(event_ids) > 1 else None
+    return statuses or {i: process_event(engine, i, handler) for i in event_ids}
 
 
 def _record_failure(engine: Engine, event_id: int, error: str, *, permanent: bool) -> str:

@@ -47,15 +47,8 @@ def process_inbound(services: Services, *, ids: list[int] | None = None, limit: 
             by_source.setdefault(sources.get(event_id, ""), []).append(event_id)
         for source, event_ids in by_source.items():
             handler = HANDLERS.get(source)
-            if handler is None:
-                statuses = {i: inbox.process_event(services.engine, i, _unknown_source) for i in event_ids}
-            else:
-                run = lambda s, e, h=handler: h(services, s, e)  # noqa: E731
-                # One transaction for the group; if one of them fails, each runs on its own so that the
-                # failure is recorded against the event at fault.
-                statuses = (inbox.process_events(services.engine, event_ids, run) if len(event_ids) > 1
-                            else None) or {i: inbox.process_event(services.engine, i, run) for i in event_ids}
-            for status in statuses.values():
+            run = _unknown_source if handler is None else (lambda s, e, h=handler: h(services, s, e))
+            for status in inbox.process_group(services.engine, event_ids, run).values():
                 counts[status] = counts.get(status, 0) + 1
     return counts
 
