@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from bot.line.models import LineConversation
 from tickets.models import utcnow
 
-
 _BY_REQUESTER = select(LineConversation).where(LineConversation.requester_id == bindparam("requester_id"))
 
 

@@ -39,7 +39,7 @@ _runtime_lock = threading.Lock()
 _said_disabled = False
 
 
-# The first attempt's bookkeeping (deliver_fresh), built once: one short write per answer sent.
+# The first attempt's bookkeeping (deliver_fresh_many), built once: one short write per batch sent.
 _PENDING_ITEM = (OutboxMessage.id == bindparam("item_id"), OutboxMessage.status == OutboxStatus.PENDING.value)
 _MARK_SENT = update(OutboxMessage).where(*_PENDING_ITEM).values(
     status=OutboxStatus.SENT.value, attempts=OutboxMessage.attempts + 1, sent_at=bindparam("now"),
@@ -242,8 +242,8 @@ class LineRuntime:
         # claimed it already): left to the worker rather than understood twice, which under overload
         # would spend the CPU the backlog needs.
         late = time.monotonic() - self.options.lane_lease * 0.9
-        if any(item.queued < late for item in items):
-            left = [item.event_id for item in items if item.queued < late]
+        left = [item.event_id for item in items if item.queued < late]
+        if left:
             log.warning("LINE events %s waited longer than the lane lease; left to the worker", left)
             items = [item for item in items if item.queued >= late]
             if not items:
@@ -296,9 +296,6 @@ class LineRuntime:
             self._local.prepared = {}
         jobs, self._local.content_jobs = self._local.content_jobs, None
         return result, fresh, jobs
-
-    def deliver_fresh(self, item: OutboxSnapshot) -> str:
-        return self.deliver_fresh_many([item])[0]
 
     def deliver_fresh_many(self, items: list[OutboxSnapshot]) -> list[str]:
         """First attempt at items this thread just enqueued (and holds leased): send each, then record all
