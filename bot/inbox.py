@@ -8,6 +8,7 @@ crashed process's events are picked up again when the lease runs out; handlers m
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot import leasing
-from helpdesk.db import write_session
+from helpdesk.db import urgent_writer_waiting, write_session
 from tickets.models import EventStatus, InboundEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -149,34 +150,56 @@ def process_event(engine: Engine, event_id: int, handler: Handler) -> str:
         return _record_failure(engine, event_id, f"{type(exc).__name__}: {exc}", permanent=False)
 
 
-def process_events(engine: Engine, event_ids: list[int], handler: Handler) -> dict[int, str] | None:
+def process_events(engine: Engine, event_ids: list[int], handler: Handler, *,
+                   yield_after: float | None = None, lease: timedelta = LEASE) -> dict[int, str] | None:
     """Group commit: run `handler` for several claimed events, in order, in one transaction.
 
     One UPDATE marks them all done (each only if still pending; the rows another process finished
     meanwhile are skipped), then each handler runs, then one commit. Under load this spares a
     transaction, its commit and (on SQLite) a turn at the write gate for every event but the first.
     If any handler raises, everything is rolled back and None is returned: the caller then runs each
-    event on its own (process_event), which records the failure against the one event at fault."""
+    event on its own (process_event), which records the failure against the one event at fault.
+
+    `yield_after` (seconds, SQLite): once the transaction has held the write lock that long and an
+    urgent writer (a webhook) waits for it, the events not yet handled go back to pending, held for
+    `lease` more, and the transaction commits the rest at once. They are missing from the statuses
+    returned, for the caller to run again. So a webhook waits for one event's work, not a batch's."""
     statuses: dict[int, str] = {}
     try:
         with write_session(engine) as session:
+            started = time.monotonic()
             rows = _mark_done(session, event_ids)
             others = [i for i in event_ids if i not in rows]
             if others:
                 statuses.update(session.execute(
                     select(InboundEvent.id, InboundEvent.status).where(InboundEvent.id.in_(others))).all())
-            for event_id in event_ids:
+            handled = 0
+            for k, event_id in enumerate(event_ids):
                 row = rows.get(event_id)
                 if row is None:
                     statuses.setdefault(event_id, "missing")
                     continue
+                if (handled and yield_after is not None and time.monotonic() - started >= yield_after
+                        and urgent_writer_waiting(engine)):
+                    rest = [i for i in event_ids[k:] if i in rows]
+                    session.connection().execute(_UNMARK, [{"event_id": i, "until": utcnow() + lease} for i in rest])
+                    break
                 handler(session, row)
+                handled += 1
                 statuses[event_id] = EventStatus.DONE.value
     except Exception as exc:
         log.info("inbound events %s: one failed (%s: %s); processing them one by one", event_ids,
                  type(exc).__name__, exc)
         return None
     return statuses
+
+
+# Undoes _mark_done for an event a group left for its next transaction (see process_events).
+_UNMARK = (update(InboundEvent)
+           .where(InboundEvent.id == bindparam("event_id"), InboundEvent.status == EventStatus.DONE.value)
+           .values(status=EventStatus.PENDING.value, processed_at=None, attempts=InboundEvent.attempts - 1,
+                   locked_until=bindparam("until"))
+           .execution_options(synchronize_session=False))
 
 
 def process_group(engine: Engine, event_ids: list[int], handler: Handler) -> dict[int, str]:

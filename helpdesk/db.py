@@ -126,19 +126,28 @@ class WriteGate:
                     fcntl.flock(prio, fcntl.LOCK_UN)
 
 
+    def urgent_waiting(self) -> bool:
+        """Whether an urgent writer is queued or writing now (for a holder that can stop early)."""
+        _, prio = self._fds()
+        try:
+            fcntl.flock(prio, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(prio, fcntl.LOCK_UN)
+        return False
+
+
 _gates: dict[str, WriteGate] = {}  # by the database as the engine's URL names it
 _gates_by_file: dict[str, WriteGate] = {}  # by the gate file's resolved path
 _gates_lock = threading.Lock()
 
 
-def write_gate(engine: Engine, *, urgent: bool = False) -> AbstractContextManager[None]:
-    """The SQLite file's writer queue (a no-op for PostgreSQL and in-memory databases). `urgent`: a
-    writer someone waits on, let in before the background writers (see WriteGate)."""
+def _gate(engine: Engine) -> WriteGate | None:
     if engine.dialect.name != "sqlite":
-        return nullcontext()
+        return None
     database = engine.url.database
     if not database or database == ":memory:":
-        return nullcontext()
+        return None
     gate = _gates.get(database)  # every write transaction asks: no path resolution on this path
     if gate is None:
         # One gate per file, whatever the spelling of its path: two descriptors of one thread would
@@ -147,7 +156,22 @@ def write_gate(engine: Engine, *, urgent: bool = False) -> AbstractContextManage
         with _gates_lock:
             gate = _gates_by_file.setdefault(path, WriteGate(path))
             _gates[database] = gate
-    return gate.held(urgent=urgent)
+    return gate
+
+
+def write_gate(engine: Engine, *, urgent: bool = False) -> AbstractContextManager[None]:
+    """The SQLite file's writer queue (a no-op for PostgreSQL and in-memory databases). `urgent`: a
+    writer someone waits on, let in before the background writers (see WriteGate)."""
+    gate = _gate(engine)
+    return nullcontext() if gate is None else gate.held(urgent=urgent)
+
+
+def urgent_writer_waiting(engine: Engine) -> bool:
+    """Whether an urgent writer waits at (or holds) the SQLite file's write gate: a background writer
+    holding the lock can commit what it has and let it in. Always False where there is no gate
+    (PostgreSQL writers do not exclude each other)."""
+    gate = _gate(engine)
+    return gate is not None and gate.urgent_waiting()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from helpdesk.db import session_scope
@@ -175,6 +176,53 @@ def test_a_busy_lane_commits_its_batch_once_and_answers_each_event_once(env, mon
                 got = list(s.scalars(select(Message.channel_message_id).where(
                     Message.direction == "in", Message.channel_message_id.in_(sent)).order_by(Message.id)))
                 assert got == sent
+    finally:
+        line.close()
+
+
+def test_a_lane_lets_a_waiting_webhook_in_between_two_events_of_its_batch(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
+    """On SQLite, a group transaction that has held the write lock for LINE_LANE_HOLD_MS commits what it
+    has when a webhook waits at the gate; the webhook writes next, and the rest of the group follows in
+    a new transaction, each event answered once."""
+    from sqlalchemy import event as sa_event
+
+    import bot.line.handlers as handlers
+    from helpdesk.db import urgent_writer_waiting, write_gate
+
+    line = make_line_harness(env, monkeypatch, fake, LINE_LANE_HOLD_MS="0.001")
+    try:
+        engine = line.services.engine
+        if engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL writers do not queue at a gate: nothing to let in")
+        events, items = stored_questions(line, "yield", 4)
+        order: list[str] = []
+        sa_event.listen(engine, "commit", lambda conn: order.append("commit"))
+        original = handlers.handle_line_event
+        webhook = threading.Thread(target=lambda: None)
+
+        def urgent_write() -> None:
+            with write_gate(engine, urgent=True):
+                order.append("webhook")
+
+        def handle(services, session, row):  # type: ignore[no-untyped-def]
+            nonlocal webhook
+            original(services, session, row)
+            order.append("event")
+            if not webhook.is_alive() and "webhook" not in order:  # a webhook queues while the group writes
+                webhook = threading.Thread(target=urgent_write)
+                webhook.start()
+                assert wait(lambda: urgent_writer_waiting(engine), 5)
+
+        monkeypatch.setattr(handlers, "handle_line_event", handle)
+        statuses = line.rt.process_batch(items)
+        webhook.join(5)
+        assert set(statuses.values()) == {"done"} and len(statuses) == 4
+        # the first transaction stopped after one event; the webhook wrote before the other three
+        assert order[:3] == ["event", "commit", "webhook"], order
+        assert order.count("event") == 4
+        assert_exactly_once(line, events)
+        with session_scope(line.services.session_factory) as s:
+            assert {r.attempts for r in s.scalars(select(InboundEvent))} == {1}  # the hand-back undone
     finally:
         line.close()
 

@@ -32,6 +32,9 @@ class LineOptions:
     lane_lease: float = 30.0
     # Events a lane takes from its queue into one transaction when they pile up (1: one at a time).
     lane_batch: int = 8
+    # On SQLite, a lane's transaction that has held the write lock this long lets a waiting webhook in
+    # before its next event (0: never; the batch holds the lock to the end).
+    lane_hold_ms: float = 5.0
     gil_switch_ms: float = 1.0  # sys.setswitchinterval while lanes run in a web process (0: Python's default)
     # Delivery retries: first delay and ceiling of the exponential backoff (Retry-After wins when given).
     retry_base: float = 1.0
@@ -91,6 +94,7 @@ def load_options(settings: Settings, environ: dict[str, str] | None = None) -> L
         lanes=_num(env, "LINE_LANES", 1, integer=True),
         lane_lease=_num(env, "LINE_LANE_LEASE_SECONDS", 30.0, lo=0.1),
         lane_batch=_num(env, "LINE_LANE_BATCH", 8, lo=1, integer=True),
+        lane_hold_ms=_num(env, "LINE_LANE_HOLD_MS", 5.0, lo=0),
         gil_switch_ms=_num(env, "LINE_GIL_SWITCH_MS", 1.0),
         retry_base=_num(env, "LINE_RETRY_BASE_SECONDS", 1.0, lo=0.001),
         retry_cap=_num(env, "LINE_RETRY_CAP_SECONDS", 60.0, lo=0.001),

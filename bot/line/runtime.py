@@ -253,23 +253,30 @@ class LineRuntime:
             p = prepare(self, item.raw, item.event)
             if p is not None:
                 prepared[item.event_id] = p
-        statuses: dict[int, str] | None = None
+        statuses: dict[int, str] = {}
         fresh: list[OutboxSnapshot] = []
         jobs: list[int] = []
-        if len(items) > 1:
-            statuses, fresh, jobs = self._run_handlers(
-                prepared, lambda handler: inbox.process_events(self.services.engine,
-                                                               [i.event_id for i in items], handler))
-        if statuses is None:
-            statuses, fresh, jobs = {}, [], []
-            for item in items:
-                status, f, j = self._run_handlers(
-                    prepared, lambda handler, event_id=item.event_id: inbox.process_event(
-                        self.services.engine, event_id, handler))
-                statuses[item.event_id] = status
-                if status == "done":
-                    fresh.extend(f)
-                    jobs.extend(j)
+        todo = [item.event_id for item in items]
+        engine = self.services.engine
+        # On SQLite a group stops early for a waiting webhook; the rest go on in the next transaction.
+        yield_after = self.options.lane_hold_ms / 1000 if self.options.lane_hold_ms > 0 else None
+        lease = timedelta(seconds=self.options.lane_lease)
+        while len(todo) > 1:
+            done, f, j = self._run_handlers(prepared, lambda handler, ids=todo: inbox.process_events(
+                engine, ids, handler, yield_after=yield_after, lease=lease))
+            if done is None:
+                break  # one of them failed: the rest one by one
+            statuses.update(done)
+            fresh.extend(f)
+            jobs.extend(j)
+            todo = [event_id for event_id in todo if event_id not in done]
+        for event_id in todo:
+            status, f, j = self._run_handlers(prepared, lambda handler, event_id=event_id: inbox.process_event(
+                engine, event_id, handler))
+            statuses[event_id] = status
+            if status == "done":
+                fresh.extend(f)
+                jobs.extend(j)
         if self._loading is not None:
             for item in items:
                 self._loading.done(item.event_id)  # the answer leaves now: no loading animation after it
