@@ -75,8 +75,11 @@ class LoadingWatch:
         due = time.monotonic() + self.rt.options.loading_after
         with self._cond:
             self._pending[event_id] = chat_id
+            # Due times only grow, so the thread needs waking only when it waits for nothing: a wake-up
+            # per event would cost a GIL hand-over per event in a busy process.
+            if not self._heap or due < self._heap[0][0]:
+                self._cond.notify()
             heapq.heappush(self._heap, (due, event_id, chat_id))
-            self._cond.notify()
 
     def done(self, event_id: int) -> None:
         with self._cond:
