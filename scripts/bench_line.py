@@ -3,8 +3,8 @@
     .venv/bin/python scripts/bench_line.py [--rate 200] [--duration 60] [--db sqlite,postgresql]
                                            [--burst 3000] [--outage 60] [--postgres URL]
 
-For each database: `helpdesk init`, gunicorn with 2 workers (sync, as in the Procfile; GUNICORN_CMD_ARGS
-="--threads 4" compares gthread) serving the app with the LINE channel on, and `helpdesk worker`. Then
+For each database: `helpdesk init`, gunicorn with 2 workers (4 threads) serving the app with the LINE
+channel on, and `helpdesk worker`. Then
   1. steady load: signed webhook requests (one text event each) at --rate events/s for --duration s;
      webhook ack latency (p50/p95/p99) and end-to-end latency from the webhook to the reply request
      arriving at the fake LINE API (p50/p95/p99);
@@ -39,7 +39,7 @@ os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
 os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
 
 PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
-GUNICORN = [PY, "-m", "gunicorn", "--workers", "2", "--preload", "--log-level", "warning",
+GUNICORN = [PY, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--preload", "--log-level", "warning",
             "--pythonpath", str(ROOT / "scripts")]
 
 
