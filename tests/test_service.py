@@ -183,3 +183,39 @@ def test_procfile_runs_against_postgresql(pg_url: str, tmp_path: Path) -> None:
     finally:
         for proc in procs.values():
             stop(proc)
+
+
+def test_settle_heap_keeps_loaded_objects_out_of_collections_and_can_give_them_back() -> None:
+    """What a process loads for good (the knowledge engine) is frozen out of the collector's full passes;
+    `collect=True` hands it back first, so cycles dropped since (a replaced engine) are collected."""
+    import gc
+    import weakref
+
+    from helpdesk.services import settle_heap
+
+    class Node:
+        pass
+
+    def cycle() -> weakref.ref[Node]:
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # type: ignore[attr-defined]
+        return weakref.ref(a)
+
+    was_enabled = gc.isenabled()
+    gc.disable()  # no automatic pass between the steps: only the explicit ones below
+    try:
+        frozen = cycle()  # garbage already, but not yet collected when the heap is settled
+        settle_heap()
+        assert gc.get_freeze_count() > 0
+        assert all(o is not frozen() for o in gc.get_objects())  # out of the collector's generations
+        gc.collect()
+        assert frozen() is not None  # a full pass no longer looks at it
+        loose = cycle()
+        gc.collect()
+        assert loose() is None  # objects made after settling are collected as usual
+        settle_heap(collect=True)
+        assert frozen() is None  # given back and collected
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
