@@ -46,10 +46,39 @@ GUNICORN = [PY, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--preload
 # ---------------------------------------------------------------------------------------------- app entries
 
 
+def log_gc_pauses() -> None:
+    """Write every garbage-collector pass of 20 ms or more to stderr (the process's log in the work dir):
+    such a pass holds the GIL, and a webhook in that process waits for it."""
+    import gc
+
+    started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        elif (took := time.perf_counter() - started[0]) >= 0.02:
+            print(f"gc pause: {time.time():.3f} pid {os.getpid()} generation {info['generation']} {took * 1000:.0f} ms",
+                  file=sys.stderr, flush=True)
+
+    gc.callbacks.append(on_gc)
+
+
+def gc_pauses(log: Path, since: float) -> list[float]:
+    """The pauses (ms) log_gc_pauses wrote to this log since this time.time()."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    fields = [line.split() for line in lines if line.startswith("gc pause:")]
+    return [float(f[-2]) for f in fields if float(f[2]) >= since]
+
+
 def make_app():  # type: ignore[no-untyped-def]
     """gunicorn entry: the service with the LINE channel on (create_app + bot.line.init_app), warmed."""
     from bot.line import init_app
     from helpdesk.app import create_app
+
+    log_gc_pauses()
 
     app = create_app()
     init_app(app)
@@ -102,6 +131,7 @@ def run_worker() -> None:
 
     settings = load_settings()
     setup_logging("WARNING")
+    log_gc_pauses()
     services = Services.from_settings(settings)
     services.knowledge()
     init_worker()
@@ -368,7 +398,7 @@ def run_service(name: str, db_url: str, args: argparse.Namespace, fake_url: str,
         wait_delivered(admin_port, since, len(sent), 30)
 
         since = admin(admin_port, "/requests?since=0")["total"]
-        t0 = time.monotonic()
+        t0, wall0 = time.monotonic(), time.time()
         cpu0 = (web.cpu_seconds(), worker.cpu_seconds())
         sent = asyncio.run(open_loop(url, args.rate, args.duration, users, corpus))
         load_s = time.monotonic() - t0
@@ -379,6 +409,10 @@ def run_service(name: str, db_url: str, args: argparse.Namespace, fake_url: str,
               f"(drained {time.monotonic() - t0:.0f}s after start)", flush=True)
         m = match(sent, records)
         acks = [s["ack"] for s in sent]
+        pauses = gc_pauses(work / f"{name}-web.log", wall0)
+        result.update(gc_pauses=len(pauses), gc_pause_max=max(pauses, default=0.0))
+        print(f"  [{name}] garbage-collector pauses >= 20 ms in the web processes under load: {len(pauses)}"
+              f"{f', longest {max(pauses):.0f} ms' if pauses else ''}", flush=True)
         result.update(events=len(sent), load_s=load_s, errors=sum(1 for s in sent if s["status"] != 200),
                       ack_p50=pct(acks, 50), ack_p95=pct(acks, 95), ack_p99=pct(acks, 99), ack_max=max(acks),
                       e2e_p50=pct(m["e2e"], 50), e2e_p95=pct(m["e2e"], 95), e2e_p99=pct(m["e2e"], 99),
