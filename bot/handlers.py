@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,9 @@ from tickets.directory import requester_for_web
 from tickets.models import Channel, InboundEvent, Message
 
 EventHandler = Callable[[Services, Session, InboundEvent], None]
+# Work a source's handler can have done before its transaction (the knowledge engine's answers), for
+# the given stored events: a context during which the handlers running in this thread find it.
+EventPreparer = Callable[[Services, list[int]], AbstractContextManager[None]]
 
 
 def handle_web_event(services: Services, session: Session, event: InboundEvent) -> None:
@@ -49,7 +53,10 @@ def handle_web_event(services: Services, session: Session, event: InboundEvent) 
 
 
 HANDLERS: dict[str, EventHandler] = {"web": handle_web_event}
+PREPARERS: dict[str, EventPreparer] = {}
 
 
-def register(source: str, handler: EventHandler) -> None:
+def register(source: str, handler: EventHandler, preparer: EventPreparer | None = None) -> None:
     HANDLERS[source] = handler
+    if preparer is not None:
+        PREPARERS[source] = preparer

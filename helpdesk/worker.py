@@ -10,13 +10,14 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from admin import kbsync
 from bot import inbox, outbox
-from bot.handlers import HANDLERS
+from bot.handlers import HANDLERS, PREPARERS
 from helpdesk import jobs  # noqa: F401  (registers the scheduled jobs)
 from helpdesk.db import session_scope
 from helpdesk.scheduler import run_due_jobs
@@ -48,8 +49,12 @@ def process_inbound(services: Services, *, ids: list[int] | None = None, limit: 
         for source, event_ids in by_source.items():
             handler = HANDLERS.get(source)
             run = _unknown_source if handler is None else (lambda s, e, h=handler: h(services, s, e))
-            for status in inbox.process_group(services.engine, event_ids, run).values():
-                counts[status] = counts.get(status, 0) + 1
+            preparer = PREPARERS.get(source)
+            # The source's own work before the transaction (LINE: the knowledge engine's answers), so
+            # that on SQLite the write lock is not held while it runs.
+            with preparer(services, event_ids) if preparer is not None else nullcontext():
+                for status in inbox.process_group(services.engine, event_ids, run).values():
+                    counts[status] = counts.get(status, 0) + 1
     return counts
 
 

@@ -286,6 +286,55 @@ def test_one_failing_event_in_a_batch_does_not_hold_back_or_double_the_others(en
         line.close()
 
 
+def test_the_worker_works_out_line_answers_before_its_transaction(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
+    """Events the worker takes over are prepared as a lane prepares them: the knowledge engine runs with
+    no transaction open (on SQLite, not while holding the write lock), and each is answered once."""
+    from sqlalchemy import event as sa_event
+
+    from bot import outbox
+    from bot.line import init_worker
+    from helpdesk.worker import build_transports, process_inbound
+
+    line = make_line_harness(env, monkeypatch, fake)
+    try:
+        init_worker()
+        engine = line.services.engine
+        events, _ = stored_questions(line, "wprep", 3)
+        open_tx = [0]
+        seen: list[int] = []
+
+        def began(conn) -> None:  # type: ignore[no-untyped-def]
+            open_tx[0] += 1
+
+        def ended(conn) -> None:  # type: ignore[no-untyped-def]
+            open_tx[0] -= 1
+
+        real = line.rt.knowledge()
+
+        class Watched:
+            def answer(self, text: str, subject: str | None = None):  # type: ignore[no-untyped-def]
+                seen.append(open_tx[0])
+                return real.answer(text, subject=subject)
+
+            def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+                return getattr(real, name)
+
+        line.rt.knowledge_override = Watched()
+        listeners = (("begin", began), ("commit", ended), ("rollback", ended))
+        for name, fn in listeners:
+            sa_event.listen(engine, name, fn)
+        try:
+            assert process_inbound(line.services) == {"done": 3}
+        finally:
+            for name, fn in listeners:
+                sa_event.remove(engine, name, fn)
+        assert len(seen) == 3 and set(seen) == {0}, seen  # once per question, outside any transaction
+        outbox.deliver_due(engine, build_transports(line.services))
+        assert_exactly_once(line, events)
+    finally:
+        line.close()
+
+
 def test_a_lane_leaves_events_that_outwaited_their_lease_to_the_worker(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
     import dataclasses
 

@@ -66,11 +66,11 @@ def init_worker() -> None:
     from datetime import timedelta
 
     from bot import handlers
-    from bot.line.handlers import handle_line_event
+    from bot.line.handlers import handle_line_event, prepared_in_worker
     from bot.line.repair_page import handle_repair_form
     from helpdesk import worker
 
-    handlers.register("line", handle_line_event)
+    handlers.register("line", handle_line_event, prepared_in_worker)
     handlers.register("repair_form", handle_repair_form)
     if _transport_factory not in worker.TRANSPORT_FACTORIES:
         worker.TRANSPORT_FACTORIES.append(_transport_factory)

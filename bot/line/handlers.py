@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -233,6 +235,29 @@ def on_unsend(ctx: Ctx, line_message_id: str) -> None:
                 registry.audit(ctx.session, office_id=ctx.office_id, ticket_id=message.ticket_id, actor=ctx.actor,
                                action="message_withdrawn", details={"message_id": message.id})
     media.cancel_for_messages(ctx.session, [m.id for m in found])
+
+
+@contextmanager
+def prepared_in_worker(services: Services, event_ids: list[int]) -> Iterator[None]:
+    """`helpdesk worker`'s LINE events, prepared as a lane prepares them: parsed, and the knowledge
+    engine's answers worked out before the transaction, not while it holds SQLite's write lock."""
+    from bot.line.runtime import runtime_for
+
+    rt = runtime_for(services)
+    with services.session_factory() as session:
+        rows = session.execute(select(InboundEvent.id, InboundEvent.payload).where(
+            InboundEvent.id.in_(event_ids), InboundEvent.status == "pending")).all()
+    prepared: dict[int, Prepared] = {}
+    for event_id, payload in rows:
+        try:
+            raw = json.loads(payload)
+        except ValueError:
+            continue  # the handler records why it cannot be processed
+        p = prepare(rt, raw) if isinstance(raw, dict) else None
+        if p is not None:
+            prepared[event_id] = p
+    with rt.handing_over(prepared):
+        yield
 
 
 def prepare(rt: Any, raw: dict[str, Any], event: Any = None) -> Prepared | None:

@@ -16,6 +16,8 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -194,6 +196,15 @@ class LineRuntime:
         prepared: dict[int, Prepared] | None = getattr(self._local, "prepared", None)
         return prepared.pop(event_id, None) if prepared else None
 
+    @contextmanager
+    def handing_over(self, prepared: dict[int, Prepared]) -> Iterator[None]:
+        """Make these prepared events available to the handlers this thread runs meanwhile."""
+        self._local.prepared = dict(prepared)
+        try:
+            yield
+        finally:
+            self._local.prepared = {}
+
     def note_content_job(self, job_id: int) -> None:
         jobs = getattr(self._local, "content_jobs", None)
         if jobs is not None:
@@ -296,14 +307,13 @@ class LineRuntime:
         items and media jobs the handlers created out (discarded by the caller unless committed)."""
         from bot.line.handlers import handle_line_event
 
-        self._local.prepared = dict(prepared)
         self._local.content_jobs = []
         fresh = start_collecting()
         try:
-            result = run(lambda s, e: handle_line_event(self.services, s, e))
+            with self.handing_over(prepared):
+                result = run(lambda s, e: handle_line_event(self.services, s, e))
         finally:
             stop_collecting()
-            self._local.prepared = {}
         jobs, self._local.content_jobs = self._local.content_jobs, None
         return result, fresh, jobs
 
