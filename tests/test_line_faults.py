@@ -78,19 +78,24 @@ def assert_exactly_once(line: LineHarness, events: list[dict]) -> None:  # type:
     assert per_chat == expected
 
 
-def slow_answers(line: LineHarness, delay: float) -> None:
-    """Make the knowledge engine take `delay` seconds per answer (a busy lane)."""
+def before_each_answer(line: LineHarness, hook) -> None:  # type: ignore[no-untyped-def]
+    """Run `hook()` each time the LINE runtime asks the knowledge engine for an answer."""
     engine = line.services.knowledge()
 
-    class Slow:
+    class Hooked:
         def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
             return getattr(engine, name)
 
         def answer(self, text: str, subject: str | None = None):  # type: ignore[no-untyped-def]
-            time.sleep(delay)
+            hook()
             return engine.answer(text, subject=subject)
 
-    line.rt.knowledge_override = Slow()
+    line.rt.knowledge_override = Hooked()
+
+
+def slow_answers(line: LineHarness, delay: float) -> None:
+    """Make the knowledge engine take `delay` seconds per answer (a busy lane)."""
+    before_each_answer(line, lambda: time.sleep(delay))
 
 
 def test_background_lanes_answer_each_chat_in_order_and_show_loading(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
@@ -309,17 +314,7 @@ def test_the_worker_works_out_line_answers_before_its_transaction(env, monkeypat
         def ended(conn) -> None:  # type: ignore[no-untyped-def]
             open_tx[0] -= 1
 
-        real = line.rt.knowledge()
-
-        class Watched:
-            def answer(self, text: str, subject: str | None = None):  # type: ignore[no-untyped-def]
-                seen.append(open_tx[0])
-                return real.answer(text, subject=subject)
-
-            def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-                return getattr(real, name)
-
-        line.rt.knowledge_override = Watched()
+        before_each_answer(line, lambda: seen.append(open_tx[0]))
         listeners = (("begin", began), ("commit", ended), ("rollback", ended))
         for name, fn in listeners:
             sa_event.listen(engine, name, fn)
