@@ -127,6 +127,14 @@ def _mark_done(session: Session, event_ids: list[int]) -> dict[int, InboundEvent
     }
 
 
+# Undoes _mark_done for an event a group left for its next transaction (see process_events).
+_UNMARK = (update(InboundEvent)
+           .where(InboundEvent.id == bindparam("event_id"), InboundEvent.status == EventStatus.DONE.value)
+           .values(status=EventStatus.PENDING.value, processed_at=None, attempts=InboundEvent.attempts - 1,
+                   locked_until=bindparam("until"))
+           .execution_options(synchronize_session=False))
+
+
 def process_event(engine: Engine, event_id: int, handler: Handler) -> str:
     """Run `handler` for one claimed event in its own transaction; record the outcome. Returns the status.
 
@@ -181,8 +189,9 @@ def process_events(engine: Engine, event_ids: list[int], handler: Handler, *,
                     continue
                 if (handled and yield_after is not None and time.monotonic() - started >= yield_after
                         and urgent_writer_waiting(engine)):
-                    rest = [i for i in event_ids[k:] if i in rows]
-                    session.connection().execute(_UNMARK, [{"event_id": i, "until": utcnow() + lease} for i in rest])
+                    until = utcnow() + lease
+                    session.connection().execute(
+                        _UNMARK, [{"event_id": i, "until": until} for i in event_ids[k:] if i in rows])
                     break
                 handler(session, row)
                 handled += 1
@@ -192,14 +201,6 @@ def process_events(engine: Engine, event_ids: list[int], handler: Handler, *,
                  type(exc).__name__, exc)
         return None
     return statuses
-
-
-# Undoes _mark_done for an event a group left for its next transaction (see process_events).
-_UNMARK = (update(InboundEvent)
-           .where(InboundEvent.id == bindparam("event_id"), InboundEvent.status == EventStatus.DONE.value)
-           .values(status=EventStatus.PENDING.value, processed_at=None, attempts=InboundEvent.attempts - 1,
-                   locked_until=bindparam("until"))
-           .execution_options(synchronize_session=False))
 
 
 def process_group(engine: Engine, event_ids: list[int], handler: Handler) -> dict[int, str]:

@@ -125,7 +125,6 @@ class WriteGate:
                 if urgent:
                     fcntl.flock(prio, fcntl.LOCK_UN)
 
-
     def urgent_waiting(self) -> bool:
         """Whether an urgent writer is queued or writing now (for a holder that can stop early)."""
         _, prio = self._fds()

@@ -37,7 +37,7 @@ from bot.pipeline import Inquiry, handle_inquiry
 from helpdesk.services import Services
 from tickets import registry
 from tickets.directory import requester_for_line
-from tickets.models import InboundEvent, Message, Requester, utcnow
+from tickets.models import EventStatus, InboundEvent, Message, Requester, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ def prepared_in_worker(services: Services, event_ids: list[int]) -> Iterator[Non
     rt = runtime_for(services)
     with services.session_factory() as session:
         rows = session.execute(select(InboundEvent.id, InboundEvent.payload).where(
-            InboundEvent.id.in_(event_ids), InboundEvent.status == "pending")).all()
+            InboundEvent.id.in_(event_ids), InboundEvent.status == EventStatus.PENDING.value)).all()
     prepared: dict[int, Prepared] = {}
     for event_id, payload in rows:
         try:
