@@ -116,6 +116,11 @@ def serve(ctx: Context, host: str, port: int, workers: int, with_worker: bool) -
             self.cfg.set("workers", workers)
             self.cfg.set("threads", 4)
             self.cfg.set("timeout", 60)
+            # One request per connection, as in the Procfile: a kept-alive connection stays with the
+            # process that accepted it, and a LINE event's background work runs in the process that took
+            # its webhook, so a few busy connections could load one process while the other idles. Without
+            # keep-alive, whichever process is free to accept takes the next request.
+            self.cfg.set("keepalive", 0)
             self.cfg.set("accesslog", "-")
             self.cfg.set("loglevel", settings.log_level.lower())
 

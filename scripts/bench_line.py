@@ -39,7 +39,9 @@ os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
 os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
 
 PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
-GUNICORN = [PY, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--preload", "--log-level", "warning",
+# As the Procfile runs it (one connection per request), for our service and the echo bot alike.
+GUNICORN = [PY, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--keep-alive", "0", "--preload",
+            "--log-level", "warning",
             "--pythonpath", str(ROOT / "scripts")]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shlex
@@ -40,6 +41,18 @@ def wait_http(url: str, timeout: float = 60.0) -> tuple[int, dict]:
             last = exc
             time.sleep(0.3)
     raise AssertionError(f"{url} did not answer: {last}")
+
+
+def connection_header(port: int) -> str | None:
+    """The Connection header of an HTTP/1.1 answer to a client that would keep the connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/healthz")
+        response = conn.getresponse()
+        response.read()
+        return response.getheader("Connection")
+    finally:
+        conn.close()
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -120,6 +133,8 @@ def test_serve_answers_healthz(env: dict[str, str]) -> None:
     try:
         status, body = wait_http(f"http://127.0.0.1:{port}/healthz")
         assert status == 200 and body["status"] == "ok" and body["database"] == "ok"
+        # one request per connection, so that either process can take the next webhook
+        assert connection_header(port) == "close"
     finally:
         stop(proc)
 
@@ -162,6 +177,7 @@ def test_procfile_runs_against_postgresql(pg_url: str, tmp_path: Path) -> None:
                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         status, _ = wait_http(f"http://127.0.0.1:{env['PORT']}/healthz")
         assert status == 200
+        assert connection_header(int(env["PORT"])) == "close"
         # gunicorn really runs two workers
         workers = subprocess.run(["pgrep", "-P", str(procs["web"].pid)], capture_output=True, text=True).stdout.split()
         assert len(workers) == 2, shlex.join(workers)
