@@ -185,6 +185,56 @@ def test_a_busy_lane_commits_its_batch_once_and_answers_each_event_once(env, mon
         line.close()
 
 
+def test_a_group_asks_about_its_requesters_once_and_each_event_still_sees_its_own_state(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
+    """A group transaction looks its requesters, their guided conversations, open tickets and loose media
+    up in one query each (tickets.prefetch); what each handler then does is what it would have done
+    asking on its own: loose media is adopted, a conversation goes on, and a requester with two events
+    in the group sees the first one's conversation in the second."""
+    from sqlalchemy import event as sa_event
+
+    from bot.line.models import LineConversation
+    from tests.fake_line_api import image_event
+    from tickets.models import Requester
+
+    line = make_line_harness(env, monkeypatch, fake)
+    try:
+        asks, photos, flows, twice = (user_id(f"prefetch-{n}") for n in ("ask", "photo", "flow", "twice"))
+        for uid in (asks, photos, flows, twice):
+            line.say(uid, "สวัสดีค่ะ")
+        photo = image_event(photos)
+        line.fake.add_content(photo["message"]["id"], b"\xff\xd8\xff\xe0 not really a jpeg")
+        line.send(photo)  # no ticket yet: kept loose
+        line.say(flows, "แจ้งซ่อม")
+        events = [text_event(QUESTIONS[1], asks), text_event(QUESTIONS[0], photos), text_event("คอมพิวเตอร์", flows),
+                  text_event("แจ้งซ่อม", twice), text_event("โปรเจคเตอร์", twice)]
+        for e in events:
+            assert line.post(e).status_code == 200
+        lookups: list[str] = []
+
+        def on_execute(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+            if statement.lstrip().startswith("SELECT") and "FROM requester" in statement:
+                lookups.append(statement)
+
+        items = lane_items(line)
+        sa_event.listen(line.services.engine, "before_cursor_execute", on_execute)
+        try:
+            statuses = line.rt.process_batch(items)
+        finally:
+            sa_event.remove(line.services.engine, "before_cursor_execute", on_execute)
+        assert set(statuses.values()) == {"done"} and len(statuses) == len(events)
+        # one query for the three requesters with one event each; the one with two asks for itself
+        assert len(lookups) == 3, lookups
+        with session_scope(line.services.session_factory) as s:
+            image = s.scalar(select(Message).where(Message.channel_message_id == photo["message"]["id"]))
+            question = s.scalar(select(Message).where(Message.channel_message_id == events[1]["message"]["id"]))
+            assert image.ticket_id is not None and image.ticket_id == question.ticket_id
+            equipment = dict(s.execute(select(Requester.line_user_id, LineConversation.data["equipment"].as_string())
+                                       .join(LineConversation, LineConversation.requester_id == Requester.id)).all())
+            assert equipment == {flows: "คอมพิวเตอร์", twice: "โปรเจคเตอร์"}
+    finally:
+        line.close()
+
+
 def test_a_lane_lets_a_waiting_webhook_in_between_two_events_of_its_batch(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
     """On SQLite, a group transaction that has held the write lock for LINE_LANE_HOLD_MS commits what it
     has when a webhook waits at the gate; the webhook writes next, and the rest of the group follows in

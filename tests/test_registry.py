@@ -6,7 +6,7 @@ import multiprocessing
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from helpdesk import migrate
 from helpdesk.db import make_engine, make_session_factory, session_scope, write_session
@@ -77,6 +77,37 @@ def test_lifecycle_and_audit_trail(db) -> None:  # type: ignore[no-untyped-def]
         actions = s.scalars(select(AuditLog.action).where(AuditLog.ticket_id == ticket_id).order_by(AuditLog.id)).all()
     assert actions == ["created", "message_in", "status", "assigned", "message_out", "status", "status",
                        "reopened", "status"]
+
+
+def test_audit_lines_wait_for_the_commit_yet_a_query_of_the_trail_sees_them(db) -> None:  # type: ignore[no-untyped-def]
+    """A transaction's audit lines go to the database as one statement when it commits (a group of LINE
+    events writes several per event); a query of the audit trail in the same session writes them first."""
+    inserts: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
+            inserts.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with write_session(db.engine) as s:
+            office = _office(s)
+            a = registry.open_ticket(s, office_id=office.id, channel="line", actor="bot",
+                                     status=TicketStatus.RESOLVED, note="answered by the bot")
+            b = registry.open_ticket(s, office_id=office.id, channel="email", actor="bot")
+            registry.add_message(s, b, office_id=office.id, direction=Direction.INBOUND, channel="email",
+                                 author="requester", text="ขอรหัสผ่าน DMC ใหม่", actor="requester")
+            assert inserts == []  # tickets and messages were flushed, the lines wait
+            trail = s.scalars(select(AuditLog.action).where(AuditLog.ticket_id.in_([a.id, b.id]))
+                              .order_by(AuditLog.id)).all()
+            assert trail == ["created", "status", "created", "message_in"] and len(inserts) == 1
+            registry.change_status(s, b, TicketStatus.OPEN, actor="staff:1")
+        assert len(inserts) == 2
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    with session_scope(db.session_factory) as s:
+        assert s.scalars(select(AuditLog.action).where(AuditLog.ticket_id == b.id).order_by(AuditLog.id)).all() == [
+            "created", "message_in", "status"]
 
 
 def test_assign_refuses_staff_of_another_office(db) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from tickets import prefetch
 from tickets.models import Office, Requester, Role, School, StaffUser, utcnow
 
 MIN_PASSWORD_LENGTH = 10
@@ -63,7 +64,9 @@ _REQUESTER_BY = {
 def _get_or_create(session: Session, office_id: int, **key: str) -> Requester:
     (field, value), = key.items()
     column = getattr(Requester, field)
-    requester = session.scalar(_REQUESTER_BY[field], {"office_id": office_id, "value": value})
+    requester = prefetch.take(session, prefetch.REQUESTER, (office_id, field, value))
+    if requester is prefetch.MISSING:
+        requester = session.scalar(_REQUESTER_BY[field], {"office_id": office_id, "value": value})
     if requester is not None:
         return requester
     try:
@@ -81,6 +84,16 @@ def _get_or_create(session: Session, office_id: int, **key: str) -> Requester:
 
 def requester_for_line(session: Session, office_id: int, line_user_id: str) -> Requester:
     return _get_or_create(session, office_id, line_user_id=line_user_id)
+
+
+def prefetch_line_requesters(session: Session, office_id: int, line_user_ids: list[str]) -> dict[str, Requester]:
+    """Look up these LINE users' requesters in one query, for requester_for_line to answer from (see
+    tickets.prefetch); a user without one is stored as such, so the lookup goes straight to creating it."""
+    found = {r.line_user_id: r for r in session.scalars(select(Requester).where(
+        Requester.office_id == office_id, Requester.line_user_id.in_(line_user_ids)))}
+    for user_id in line_user_ids:
+        prefetch.put(session, prefetch.REQUESTER, (office_id, "line_user_id", user_id), found.get(user_id))
+    return found
 
 
 def requester_for_email(session: Session, office_id: int, email: str) -> Requester:

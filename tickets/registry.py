@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from tickets import sla
+from tickets import prefetch, sla
 from tickets.models import (
     AuditLog,
     Channel,
@@ -108,12 +108,13 @@ def audit(
     ticket_id: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Add a line to the audit trail, written with the transaction's next statement or its commit.
+    """Add a line to the audit trail, written when the transaction commits.
 
     Audit lines are only ever inserted, never read back by the code that writes them, so they skip
-    the ORM's unit of work: the lines of one step (a ticket, its two messages, a status) go to the
-    database as one executemany, before any later statement of the session (so its own queries see
-    them) and at the latest when it commits. A rollback drops them with everything else."""
+    the ORM's unit of work and wait for the commit: the lines of a whole transaction (a group of
+    inbound events writes several per event) go to the database as one executemany. A query of the
+    session that reads the audit trail writes them first, so it sees them. A rollback drops them with
+    everything else."""
     session.info.setdefault(_AUDIT_KEY, []).append(
         {"office_id": office_id, "ticket_id": ticket_id, "actor": actor, "action": action,
          "details": details or {}, "created_at": utcnow()})
@@ -129,15 +130,13 @@ def _write_audit_lines(session: Session) -> None:
 
 
 def _before_statement(state: Any) -> None:
-    if state.session.info.get(_AUDIT_KEY):
+    # The statement's primary entity, from attributes set when it was built: asking for its FROM list
+    # would compile it again, for every statement of the transaction.
+    if state.session.info.get(_AUDIT_KEY) and state.is_select and state.bind_mapper is _AUDIT_MAPPER:
         _write_audit_lines(state.session)
 
 
-def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
-    # Before the flush's own rows is early enough: a line names its ticket by ticket.id, which exists
-    # only once the ticket's INSERT was flushed.
-    if session.info.get(_AUDIT_KEY):
-        _write_audit_lines(session)
+_AUDIT_MAPPER = AuditLog.__mapper__
 
 
 def _drop_audit_lines(session: Session, transaction: Any) -> None:
@@ -146,7 +145,6 @@ def _drop_audit_lines(session: Session, transaction: Any) -> None:
 
 
 event.listen(Session, "do_orm_execute", _before_statement)
-event.listen(Session, "before_flush", _before_flush)
 event.listen(Session, "before_commit", _write_audit_lines)
 event.listen(Session, "after_transaction_end", _drop_audit_lines)
 
@@ -186,6 +184,7 @@ def open_ticket(
         raise InvalidTransition(f"unknown status {status!r}")
     received = received_at or now
     c = classification or Classification()
+    prefetch.forget(session, prefetch.HAS_OPEN_TICKET, requester_id)
     year_be, seq, number = allocate_number(session, office_id, received)
     ticket = Ticket(
         office_id=office_id,
@@ -266,7 +265,9 @@ def new_message(
         created_at=now,
     )
     session.add(message)
-    if ticket is not None:
+    if ticket is None:
+        prefetch.forget(session, prefetch.HAS_LOOSE_MEDIA, message.requester_id)  # may be loose media
+    else:
         if not _recently_updated(ticket, now):
             ticket.updated_at = now
         if str(direction) == Direction.OUTBOUND and author == "staff" and not internal and ticket.first_response_at is None:
@@ -308,6 +309,7 @@ def add_message(
 def change_status(
     session: Session, ticket: Ticket, new_status: TicketStatus | str, *, actor: str, note: str | None = None
 ) -> None:
+    prefetch.forget(session, prefetch.HAS_OPEN_TICKET, ticket.requester_id)
     old = ticket.status
     new = str(new_status)
     if new == old:
@@ -399,10 +401,21 @@ _LATEST_OPEN_SINCE = _LATEST_OPEN.where(Ticket.updated_at >= bindparam("since"))
 
 
 def latest_open_ticket(session: Session, requester_id: int, since: datetime | None = None) -> Ticket | None:
+    if prefetch.take(session, prefetch.HAS_OPEN_TICKET, requester_id) is False:
+        return None
     # Built once: asked for every inbound message.
     if since is None:
         return session.scalar(_LATEST_OPEN, {"requester_id": requester_id})
     return session.scalar(_LATEST_OPEN_SINCE, {"requester_id": requester_id, "since": since})
+
+
+def prefetch_open_tickets(session: Session, requester_ids: list[int]) -> None:
+    """Which of these requesters have an open ticket, in one query: latest_open_ticket answers None
+    without asking for those who have none (see tickets.prefetch)."""
+    having = set(session.scalars(select(Ticket.requester_id).distinct().where(
+        Ticket.requester_id.in_(requester_ids), Ticket.status.in_(OPEN_STATUSES))))
+    for requester_id in requester_ids:
+        prefetch.put(session, prefetch.HAS_OPEN_TICKET, requester_id, requester_id in having)
 
 
 def latest_ticket(session: Session, requester_id: int, since: datetime) -> Ticket | None:

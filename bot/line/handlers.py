@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -35,8 +36,8 @@ from bot.line.context import Ctx, Prepared
 from bot.line.events import UnparsableEvent, addressed_text, chat_of, describe, media_kind, parse_event
 from bot.pipeline import Inquiry, handle_inquiry
 from helpdesk.services import Services
-from tickets import registry
-from tickets.directory import requester_for_line
+from tickets import prefetch, registry
+from tickets.directory import prefetch_line_requesters, requester_for_line
 from tickets.models import EventStatus, InboundEvent, Message, Requester, utcnow
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ def handle_line_event(services: Services, session: Session, row: InboundEvent) -
     from bot.line.runtime import runtime_for
 
     rt = runtime_for(services)
+    if prefetch.first_ask(session):
+        _prefetch_group(rt, session, row.office_id)
     # Two processes that both hold this event (a lease ran out) are serialised by process_event, which
     # marks the event done first; the second finds it done and never gets here.
     prepared = rt.take_prepared(row.id)
@@ -125,6 +128,22 @@ def handle_line_event(services: Services, session: Session, row: InboundEvent) -
     else:
         log.info("LINE %s event ignored", describe(event))
     ctx.flush()
+
+
+def _prefetch_group(rt: Any, session: Session, office_id: int) -> None:
+    """At the first event of a group transaction: what its handlers will ask about their requesters,
+    in one query per question for the group (see tickets.prefetch). Requesters with several events in
+    the group are left out: an earlier event could change what a later one reads."""
+    keys = Counter(chat.requester_key for chat in (chat_of(p.event) for p in rt.waiting_prepared()
+                                                    if p.event is not None) if chat is not None)
+    once = [key for key, n in keys.items() if n == 1]
+    if len(once) < 2:
+        return  # a lone event asks its own questions: as many queries either way
+    ids = [r.id for r in prefetch_line_requesters(session, office_id, once).values()]
+    if ids:
+        conversation.prefetch_for(session, ids)
+        registry.prefetch_open_tickets(session, ids)
+        media.prefetch_loose(session, ids)
 
 
 def _event_time(ctx: Ctx) -> datetime:

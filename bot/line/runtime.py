@@ -196,6 +196,11 @@ class LineRuntime:
         prepared: dict[int, Prepared] | None = getattr(self._local, "prepared", None)
         return prepared.pop(event_id, None) if prepared else None
 
+    def waiting_prepared(self) -> list[Prepared]:
+        """The prepared events handed over to this thread and not taken yet (the rest of its group)."""
+        prepared: dict[int, Prepared] | None = getattr(self._local, "prepared", None)
+        return list(prepared.values()) if prepared else []
+
     @contextmanager
     def handing_over(self, prepared: dict[int, Prepared]) -> Iterator[None]:
         """Make these prepared events available to the handlers this thread runs meanwhile."""
