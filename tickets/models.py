@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -248,6 +249,10 @@ class Message(Base):
     __table_args__ = (
         Index("ix_message_ticket_created", "ticket_id", "created_at"),
         Index("ix_message_channel_msgid", "channel", "channel_message_id"),
+        # A requester's recent messages without a ticket (media sent before the text that opens one):
+        # asked for each new ticket, and few next to a requester's whole history.
+        Index("ix_message_loose", "requester_id", "created_at", sqlite_where=text("ticket_id IS NULL"),
+              postgresql_where=text("ticket_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -67,12 +67,14 @@ def attach(ctx: Ctx, ticket: Ticket | None, kind: str, line_message_id: str, *, 
     return message, attachment, too_large
 
 
-_LOOSE_MESSAGES = select(Message).where(  # built once: asked for every new ticket
-    Message.requester_id == bindparam("requester_id"), Message.ticket_id.is_(None), Message.direction == "in",
-    Message.created_at >= bindparam("since"), Message.channel == "line")
-
-
 ADOPT_WINDOW = timedelta(minutes=30)
+MEDIA_KINDS = ("image", "video", "audio", "file")
+
+# Media a requester sent on LINE that no ticket holds yet (greetings and the like are left out).
+_LOOSE_MEDIA = (Message.ticket_id.is_(None), Message.direction == "in", Message.channel == "line",
+                Message.meta["kind"].as_string().in_(MEDIA_KINDS))
+_LOOSE_MESSAGES = select(Message).where(  # built once: asked for every new ticket
+    Message.requester_id == bindparam("requester_id"), Message.created_at >= bindparam("since"), *_LOOSE_MEDIA)
 
 
 def adopt_recent(ctx: Ctx, ticket: Ticket, window: timedelta = ADOPT_WINDOW) -> int:
@@ -82,18 +84,16 @@ def adopt_recent(ctx: Ctx, ticket: Ticket, window: timedelta = ADOPT_WINDOW) -> 
     moved = 0
     since = utcnow() - window
     for m in ctx.session.scalars(_LOOSE_MESSAGES, {"requester_id": ctx.requester.id, "since": since}):
-        if (m.meta or {}).get("kind") in ("image", "video", "audio", "file"):
-            m.ticket_id = ticket.id
-            moved += 1
+        m.ticket_id = ticket.id
+        moved += 1
     return moved
 
 
 def prefetch_loose(session: Any, requester_ids: list[int]) -> None:
-    """Which of these requesters sent something without a ticket lately, in one query: adopt_recent
-    skips its query for those who did not (see tickets.prefetch)."""
+    """Which of these requesters sent media without a ticket lately, in one query: adopt_recent skips its
+    query for those who did not (see tickets.prefetch)."""
     having = set(session.scalars(select(Message.requester_id).distinct().where(
-        Message.requester_id.in_(requester_ids), Message.ticket_id.is_(None), Message.direction == "in",
-        Message.created_at >= utcnow() - ADOPT_WINDOW, Message.channel == "line")))
+        Message.requester_id.in_(requester_ids), Message.created_at >= utcnow() - ADOPT_WINDOW, *_LOOSE_MEDIA)))
     for requester_id in requester_ids:
         prefetch.put(session, prefetch.HAS_LOOSE_MEDIA, requester_id, requester_id in having)
 
