@@ -13,9 +13,12 @@ import textwrap
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from helpdesk.db import session_scope
@@ -139,6 +142,18 @@ def test_an_overloaded_process_sheds_the_loading_animation(env, monkeypatch, fak
         line.close()
 
 
+@contextmanager
+def listening(engine, *listeners: tuple[str, Callable[..., None]]) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """SQLAlchemy engine events (name, function) heard while the block runs."""
+    for name, fn in listeners:
+        sa_event.listen(engine, name, fn)
+    try:
+        yield
+    finally:
+        for name, fn in listeners:
+            sa_event.remove(engine, name, fn)
+
+
 def lane_items(line: LineHarness) -> list:  # type: ignore[type-arg]
     """The stored pending events as the webhook hands them to a lane."""
     import json
@@ -151,8 +166,6 @@ def lane_items(line: LineHarness) -> list:  # type: ignore[type-arg]
 
 
 def test_a_busy_lane_commits_its_batch_once_and_answers_each_event_once(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
-    from sqlalchemy import event as sa_event
-
     line = make_line_harness(env, monkeypatch, fake)
     try:
         users = [user_id(f"batch{i}") for i in range(3)]
@@ -166,11 +179,8 @@ def test_a_busy_lane_commits_its_batch_once_and_answers_each_event_once(env, mon
             commits.append(1)
 
         items = lane_items(line)
-        sa_event.listen(line.services.engine, "commit", on_commit)
-        try:
+        with listening(line.services.engine, ("commit", on_commit)):
             statuses = line.rt.process_batch(items)
-        finally:
-            sa_event.remove(line.services.engine, "commit", on_commit)
         assert set(statuses.values()) == {"done"} and len(statuses) == len(events)
         # one transaction for the seven events, one for recording the seven answers as sent
         assert len(commits) == 2, len(commits)
@@ -186,12 +196,10 @@ def test_a_busy_lane_commits_its_batch_once_and_answers_each_event_once(env, mon
 
 
 def test_a_group_asks_about_its_requesters_once_and_each_event_still_sees_its_own_state(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
-    """A group transaction looks its requesters, their guided conversations, open tickets and loose media
-    up in one query each (tickets.prefetch); what each handler then does is what it would have done
-    asking on its own: loose media is adopted, a conversation goes on, and a requester with two events
-    in the group sees the first one's conversation in the second."""
-    from sqlalchemy import event as sa_event
-
+    """A group transaction looks its requesters, their guided conversations and open tickets up in one
+    query each (tickets.prefetch); what each handler then does is what it would have done asking on its
+    own: loose media is adopted, a conversation goes on, and a requester with two events in the group
+    sees the first one's conversation in the second."""
     from bot.line.models import LineConversation
     from tests.fake_line_api import image_event
     from tickets.models import Requester
@@ -216,11 +224,8 @@ def test_a_group_asks_about_its_requesters_once_and_each_event_still_sees_its_ow
                 lookups.append(statement)
 
         items = lane_items(line)
-        sa_event.listen(line.services.engine, "before_cursor_execute", on_execute)
-        try:
+        with listening(line.services.engine, ("before_cursor_execute", on_execute)):
             statuses = line.rt.process_batch(items)
-        finally:
-            sa_event.remove(line.services.engine, "before_cursor_execute", on_execute)
         assert set(statuses.values()) == {"done"} and len(statuses) == len(events)
         # one query for the three requesters with one event each; the one with two asks for itself
         assert len(lookups) == 3, lookups
@@ -239,8 +244,6 @@ def test_a_lane_lets_a_waiting_webhook_in_between_two_events_of_its_batch(env, m
     """On SQLite, a group transaction that has held the write lock for LINE_LANE_HOLD_MS commits what it
     has when a webhook waits at the gate; the webhook writes next, and the rest of the group follows in
     a new transaction, each event answered once."""
-    from sqlalchemy import event as sa_event
-
     import bot.line.handlers as handlers
     from helpdesk.db import urgent_writer_waiting, write_gate
 
@@ -344,8 +347,6 @@ def test_one_failing_event_in_a_batch_does_not_hold_back_or_double_the_others(en
 def test_the_worker_works_out_line_answers_before_its_transaction(env, monkeypatch, fake) -> None:  # type: ignore[no-untyped-def]
     """Events the worker takes over are prepared as a lane prepares them: the knowledge engine runs with
     no transaction open (on SQLite, not while holding the write lock), and each is answered once."""
-    from sqlalchemy import event as sa_event
-
     from bot import outbox
     from bot.line import init_worker
     from helpdesk.worker import build_transports, process_inbound
@@ -365,14 +366,8 @@ def test_the_worker_works_out_line_answers_before_its_transaction(env, monkeypat
             open_tx[0] -= 1
 
         before_each_answer(line, lambda: seen.append(open_tx[0]))
-        listeners = (("begin", began), ("commit", ended), ("rollback", ended))
-        for name, fn in listeners:
-            sa_event.listen(engine, name, fn)
-        try:
+        with listening(engine, ("begin", began), ("commit", ended), ("rollback", ended)):
             assert process_inbound(line.services) == {"done": 3}
-        finally:
-            for name, fn in listeners:
-                sa_event.remove(engine, name, fn)
         assert len(seen) == 3 and set(seen) == {0}, seen  # once per question, outside any transaction
         outbox.deliver_due(engine, build_transports(line.services))
         assert_exactly_once(line, events)

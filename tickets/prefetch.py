@@ -1,9 +1,9 @@
 """Lookups answered ahead for a group of inbound events handled in one transaction.
 
 A handler asks the same few questions about its requester for every message: who is it, is a guided
-conversation under way, is a ticket open, did media arrive loose before this text. When a group commit
-handles several events, one query per question for the whole group answers them at its start, and
-each handler takes its answer from the session instead of asking the database.
+conversation under way, is a ticket open. When a group commit handles several events, one query per
+question for the whole group answers them at its start, and each handler takes its answer from the
+session instead of asking the database.
 
 An answer is given once (the first lookup takes it; a later one asks the database again), only for a
 requester with one event in the group (another event of the same requester could change the answer
@@ -19,13 +19,12 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 _KEY = "prefetched_lookups"
-_MISSING = object()
+MISSING = object()  # what take() gives when nothing was stored: ask the database
 
 # Kinds of answers (what a lookup module stores and takes).
 REQUESTER = "requester"  # keyed by (office_id, field, value): the Requester or None (no such requester)
 CONVERSATION = "conversation"  # keyed by requester id: the LineConversation row or None
 HAS_OPEN_TICKET = "has_open_ticket"  # keyed by requester id: bool
-HAS_LOOSE_MEDIA = "has_loose_media"  # keyed by requester id: bool (inbound messages without a ticket)
 
 
 def first_ask(session: Session) -> bool:
@@ -45,11 +44,11 @@ def put(session: Session, kind: str, key: Any, value: Any) -> None:
 
 
 def take(session: Session, kind: str, key: Any) -> Any:
-    """The answer stored for this lookup (removed: it serves once), or `MISSING`."""
+    """The answer stored for this lookup (removed: it serves once), or MISSING."""
     answers = session.info.get(_KEY)
     if not answers:
-        return _MISSING
-    return answers.pop((kind, key), _MISSING)
+        return MISSING
+    return answers.pop((kind, key), MISSING)
 
 
 def forget(session: Session, kind: str, requester_id: int | None) -> None:
@@ -65,5 +64,3 @@ def _clear(session: Session, transaction: Any) -> None:
 
 
 event.listen(Session, "after_transaction_end", _clear)
-
-MISSING = _MISSING

@@ -265,9 +265,7 @@ def new_message(
         created_at=now,
     )
     session.add(message)
-    if ticket is None:
-        prefetch.forget(session, prefetch.HAS_LOOSE_MEDIA, message.requester_id)  # may be loose media
-    else:
+    if ticket is not None:
         if not _recently_updated(ticket, now):
             ticket.updated_at = now
         if str(direction) == Direction.OUTBOUND and author == "staff" and not internal and ticket.first_response_at is None:

@@ -143,7 +143,6 @@ def _prefetch_group(rt: Any, session: Session, office_id: int) -> None:
     if ids:
         conversation.prefetch_for(session, ids)
         registry.prefetch_open_tickets(session, ids)
-        media.prefetch_loose(session, ids)
 
 
 def _event_time(ctx: Ctx) -> datetime:

@@ -20,7 +20,6 @@ from bot.line import messages_th as T
 from bot.line.client import LineApiError
 from bot.line.models import LineContentJob
 from helpdesk.db import write_session
-from tickets import prefetch
 from tickets.models import Attachment, Message, Ticket, utcnow
 
 if TYPE_CHECKING:
@@ -79,23 +78,12 @@ _LOOSE_MESSAGES = select(Message).where(  # built once: asked for every new tick
 
 def adopt_recent(ctx: Ctx, ticket: Ticket, window: timedelta = ADOPT_WINDOW) -> int:
     """Media sent just before the first text of a new ticket belongs to that ticket."""
-    if prefetch.take(ctx.session, prefetch.HAS_LOOSE_MEDIA, ctx.requester.id) is False and window <= ADOPT_WINDOW:
-        return 0
     moved = 0
     since = utcnow() - window
     for m in ctx.session.scalars(_LOOSE_MESSAGES, {"requester_id": ctx.requester.id, "since": since}):
         m.ticket_id = ticket.id
         moved += 1
     return moved
-
-
-def prefetch_loose(session: Any, requester_ids: list[int]) -> None:
-    """Which of these requesters sent media without a ticket lately, in one query: adopt_recent skips its
-    query for those who did not (see tickets.prefetch)."""
-    having = set(session.scalars(select(Message.requester_id).distinct().where(
-        Message.requester_id.in_(requester_ids), Message.created_at >= utcnow() - ADOPT_WINDOW, *_LOOSE_MEDIA)))
-    for requester_id in requester_ids:
-        prefetch.put(session, prefetch.HAS_LOOSE_MEDIA, requester_id, requester_id in having)
 
 
 def cancel_for_messages(session: Any, message_ids: list[int]) -> None:
