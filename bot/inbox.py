@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, LargeBinary, bindparam, select, update
+from sqlalchemy import Connection, Engine, LargeBinary, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -70,7 +70,7 @@ def _store_statement(dialect: str) -> Any:
 
 
 def store_event(
-    session: Session,
+    session: Session | Connection,
     *,
     office_id: int,
     source: str,
@@ -82,18 +82,19 @@ def store_event(
     """Insert the event unless it exists; never raises on a duplicate.
 
     `locked_until`: the storing process keeps the event to itself until then (it processes it at once);
-    other processes take it only if that lease runs out."""
-    dialect = session.get_bind().dialect.name
+    other processes take it only if that lease runs out. `session` may be a Core connection in a
+    transaction (the LINE webhook's, which skips the ORM session while it holds SQLite's write lock)."""
+    conn = session if isinstance(session, Connection) else session.connection()
     now = utcnow()
     # The payload goes in as an execute parameter, not a literal of the statement, so a 25 MB e-mail
     # does not stay referenced from the compiled-statement cache.
-    result = session.execute(_store_statement(dialect), {
+    result = conn.execute(_store_statement(conn.dialect.name), {
         "office_id": office_id, "source": source, "source_id": source_id[:255], "payload_in": payload,
         "meta": meta or {}, "next_attempt_at": now, "received_at": now, "locked_until": locked_until})
     new_id = result.scalar_one_or_none()
     if new_id is not None:
         return StoredEvent(new_id, True)
-    existing = session.scalar(
+    existing = conn.scalar(
         select(InboundEvent.id).where(
             InboundEvent.office_id == office_id, InboundEvent.source == source, InboundEvent.source_id == source_id[:255]
         )
