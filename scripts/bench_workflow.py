@@ -18,15 +18,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from helpdesk import migrate  # noqa: E402
-from helpdesk.db import make_engine, write_session  # noqa: E402
-from tests.pgserver import PgServer, find_bindir  # noqa: E402
-from tickets import followup, registry, sla  # noqa: E402
-from tickets.directory import ensure_office, requester_for_line  # noqa: E402
-from tickets.models import TicketStatus, utcnow  # noqa: E402
+from helpdesk import migrate
+from helpdesk.db import make_engine, write_session
+from tests.pgserver import PgServer, find_bindir
+from tickets import followup, registry, sla
+from tickets.directory import ensure_office, requester_for_line
+from tickets.models import TicketStatus, utcnow
 
 CATEGORIES = list(sla.DEFAULT_RESOLUTION_DAYS)
 
