@@ -63,7 +63,6 @@ _REQUESTER_BY = {
 
 def _get_or_create(session: Session, office_id: int, **key: str) -> Requester:
     (field, value), = key.items()
-    column = getattr(Requester, field)
     requester = prefetch.take(session, prefetch.REQUESTER, (office_id, field, value))
     if requester is prefetch.MISSING:
         requester = session.scalar(_REQUESTER_BY[field], {"office_id": office_id, "value": value})
@@ -77,7 +76,7 @@ def _get_or_create(session: Session, office_id: int, **key: str) -> Requester:
         return requester
     except IntegrityError:
         # Created by a concurrent process a moment ago.
-        found = session.scalar(select(Requester).where(Requester.office_id == office_id, column == value))
+        found = session.scalar(_REQUESTER_BY[field], {"office_id": office_id, "value": value})
         assert found is not None
         return found
 

@@ -19,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 _KEY = "prefetched_lookups"
+_STARTED = ("started", None)  # under _KEY once the transaction's first event has asked first_ask()
 MISSING = object()  # what take() gives when nothing was stored: ask the database
 
 # Kinds of answers (what a lookup module stores and takes).
@@ -34,9 +35,6 @@ def first_ask(session: Session) -> bool:
         return False
     answers[_STARTED] = True
     return True
-
-
-_STARTED = ("started", None)
 
 
 def put(session: Session, kind: str, key: Any, value: Any) -> None:

@@ -42,7 +42,7 @@ def start(session: Session, *, office_id: int, requester_id: int, flow: str, ste
     """Begin (or restart) a flow, replacing any other flow of the requester."""
     prefetch.forget(session, prefetch.CONVERSATION, requester_id)
     now = utcnow()
-    row = session.scalar(select(LineConversation).where(LineConversation.requester_id == requester_id))
+    row = session.scalar(_BY_REQUESTER, {"requester_id": requester_id})
     if row is None:
         row = LineConversation(office_id=office_id, requester_id=requester_id, flow=flow, step=step,
                                data=dict(data or {}), started_at=now, updated_at=now,

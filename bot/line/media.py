@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select, update
 from bot import leasing
 from bot.line import messages_th as T
 from bot.line.client import LineApiError
+from bot.line.events import MEDIA_TYPES
 from bot.line.models import LineContentJob
 from helpdesk.db import write_session
 from tickets.models import Attachment, Message, Ticket, utcnow
@@ -67,7 +68,7 @@ def attach(ctx: Ctx, ticket: Ticket | None, kind: str, line_message_id: str, *, 
 
 
 ADOPT_WINDOW = timedelta(minutes=30)
-MEDIA_KINDS = ("image", "video", "audio", "file")
+MEDIA_KINDS = tuple(MEDIA_TYPES.values())
 
 # Media a requester sent on LINE that no ticket holds yet (greetings and the like are left out).
 _LOOSE_MEDIA = (Message.ticket_id.is_(None), Message.direction == "in", Message.channel == "line",
