@@ -6,9 +6,11 @@ greeting/thanks-only messages, ticket-number follow-ups).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,8 +68,12 @@ _EMPTY: SparseVec = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
 _WHITE_SPACES = re.compile(r"\s\s+")
 
 
-def char_wb_ngrams(text: str, min_n: int, max_n: int) -> list[str]:
-    """Character n-grams inside word boundaries, padded with a space (scikit-learn's "char_wb")."""
+@functools.lru_cache(maxsize=32)
+def char_wb_ngrams(text: str, min_n: int, max_n: int) -> tuple[str, ...]:
+    """Character n-grams inside word boundaries, padded with a space (scikit-learn's "char_wb").
+
+    Remembered for the last few texts: answering a message asks for the same text's n-grams twice
+    (the classifiers' features and the retriever's)."""
     grams: list[str] = []
     append = grams.append
     for w in _WHITE_SPACES.sub(" ", text.lower()).split():
@@ -81,7 +87,7 @@ def char_wb_ngrams(text: str, min_n: int, max_n: int) -> list[str]:
                 append(w[offset: offset + n])
             if offset == 0:  # a word shorter than n counts once
                 break
-    return grams
+    return tuple(grams)
 
 
 class Tfidf:
@@ -102,7 +108,7 @@ class Tfidf:
     def size(self) -> int:
         return len(self.vocab)
 
-    def analyze(self, doc: object) -> list[str]:
+    def analyze(self, doc: object) -> Sequence[str]:
         if self.kind == "chars":
             return char_wb_ngrams(str(doc), *self.ngram_range)
         return list(doc)  # type: ignore[call-overload]
@@ -122,12 +128,8 @@ class Tfidf:
         return x.tocsr()
 
     def one(self, doc: object) -> SparseVec:
-        vocab = self.vocab
-        counts: dict[int, int] = {}
-        for feat in self.analyze(doc):
-            j = vocab.get(feat)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
+        # Counted in first-seen order, as a dict loop would, but with the lookups and counting in C.
+        counts = Counter([j for j in map(self.vocab.get, self.analyze(doc)) if j is not None])
         if not counts:
             return _EMPTY
         idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
@@ -135,6 +137,26 @@ class Tfidf:
         val = (1.0 + np.log(tf)) * self.idf[idx]
         norm = float(np.sqrt(val @ val))
         return idx, (val / norm if norm > 0 else val)
+
+
+def rows_dot(m: sparse.csr_matrix, idx: np.ndarray | Sequence[int], val: np.ndarray | None = None) -> np.ndarray:
+    """`val @ m[idx]` (or the plain sum of those rows) for a CSR matrix, straight from its arrays.
+
+    Slicing the matrix first builds and validates a new one on every call, which cost more than the
+    arithmetic for one message's few dozen features. Each output still adds the selected rows up in
+    their given order, so the sums are the same."""
+    rows = np.asarray(idx, dtype=np.int64)
+    starts = m.indptr[rows]
+    lens = m.indptr[rows + 1] - starts
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(m.shape[1])
+    # each selected entry's position in m.indices / m.data
+    pos = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
+    weights = m.data[pos].astype(np.float64)
+    if val is not None:
+        weights *= np.repeat(np.asarray(val, dtype=np.float64), lens)
+    return np.bincount(m.indices[pos], weights=weights, minlength=m.shape[1])
 
 
 class FeatureSpace:
@@ -213,7 +235,7 @@ class LinearTask:
         elif isinstance(self.coef, np.ndarray):
             scores = val @ self.coef[idx] + self.intercept
         else:
-            scores = np.asarray(self.coef[idx].T @ val).ravel() + self.intercept
+            scores = rows_dot(self.coef, idx, val) + self.intercept
         return self._softmax(np.asarray(scores, dtype=np.float64))[0]
 
     def predict_one(self, vec: SparseVec) -> tuple[str, float, dict[str, float]]:

@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 from scipy import sparse
 
 from knowledge.articles import Article
-from knowledge.classify import MODEL_CHARS, SparseVec, Tfidf, word_features
+from knowledge.classify import MODEL_CHARS, SparseVec, Tfidf, rows_dot, word_features
 from knowledge.lexicon import PARTICLES
 
 FIELD_WEIGHTS = {"questions": 3, "title": 2, "keywords": 2, "answer": 1}
@@ -141,7 +141,7 @@ class Retriever:
         idx = [self.vocab[t] for t in set(toks) if t in self.vocab]
         if not idx:
             return np.zeros(len(self.articles))
-        return np.asarray(self.bm25t[idx].sum(axis=0)).ravel()
+        return rows_dot(self.bm25t, idx)
 
     def _max_per_article(self, sims: np.ndarray) -> np.ndarray:
         n = len(self.articles)
@@ -157,7 +157,7 @@ class Retriever:
         idx, val = vec
         if qt is None or not len(idx):
             return np.zeros(len(self.q_owner))
-        return np.asarray(qt[idx].T @ val).ravel()
+        return rows_dot(qt, idx, val)
 
     # ------------------------------------------------------------ search
     def components(

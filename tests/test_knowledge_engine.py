@@ -321,3 +321,32 @@ def test_article_lookup(bundled: KnowledgeEngine) -> None:
     first = bundled.articles[0]
     assert bundled.article(first.id) is first
     assert bundled.article("no-such-article") is None
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_rows_dot_matches_slicing_the_matrix(dtype: str) -> None:
+    import numpy as np
+    from scipy import sparse
+
+    from knowledge.classify import Tfidf, rows_dot
+
+    rng = np.random.default_rng(7)
+    m = sparse.random(300, 40, density=0.08, format="csr", random_state=11, dtype=dtype)
+    keep = np.ones(300)
+    keep[5] = 0  # an empty row among the selected ones
+    m = (sparse.diags(keep).astype(dtype) @ m).tocsr()
+    m.eliminate_zeros()
+    for idx in ([5, 17, 3, 250, 0], [299], [5], []):
+        val = rng.random(len(idx))
+        want = np.asarray(m[idx].T @ val).ravel() if idx else np.zeros(40)
+        np.testing.assert_allclose(rows_dot(m, idx, val), want, rtol=1e-12, atol=1e-12)
+        plain = np.asarray(m[idx].sum(axis=0)).ravel() if idx else np.zeros(40)
+        tol = 1e-12 if dtype == "float64" else 1e-6  # scipy sums float32 rows in float32
+        np.testing.assert_allclose(rows_dot(m, np.asarray(idx, dtype=np.int64)), plain, rtol=tol, atol=tol)
+
+    # one document's vector counts its features in first-seen order, unknown features left out
+    t = Tfidf("features")
+    t.vocab, t.idf = {"b": 0, "a": 1, "c": 2}, np.ones(3)
+    idx, val = t.one(["a", "zz", "b", "a", "a"])
+    assert idx.tolist() == [1, 0]
+    np.testing.assert_allclose(val, np.array([1 + np.log(3), 1.0]) / np.hypot(1 + np.log(3), 1.0))
