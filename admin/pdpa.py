@@ -207,6 +207,7 @@ def erase(session: Session, requester: Requester, actor: str) -> EraseReport:
     requester.display_name = None
     requester.school_text = None
     requester.consent_at = None
+    requester.loose_media_at = None
     requester.following = False
     requester.erased_at = requester.erased_at or now
     report = EraseReport(len(ticket_ids), len(message_ids), int(n_att), len(event_ids), int(n_out))

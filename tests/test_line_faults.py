@@ -199,7 +199,8 @@ def test_a_group_asks_about_its_requesters_once_and_each_event_still_sees_its_ow
     """A group transaction looks its requesters, their guided conversations and open tickets up in one
     query each (tickets.prefetch); what each handler then does is what it would have done asking on its
     own: loose media is adopted, a conversation goes on, and a requester with two events in the group
-    sees the first one's conversation in the second."""
+    sees the first one's conversation in the second. Only the requester who sent media without a ticket
+    has it looked for when a new ticket opens."""
     from bot.line.models import LineConversation
     from tests.fake_line_api import image_event
     from tickets.models import Requester
@@ -218,10 +219,13 @@ def test_a_group_asks_about_its_requesters_once_and_each_event_still_sees_its_ow
         for e in events:
             assert line.post(e).status_code == 200
         lookups: list[str] = []
+        loose: list[str] = []
 
         def on_execute(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
             if statement.lstrip().startswith("SELECT") and "FROM requester" in statement:
                 lookups.append(statement)
+            if statement.lstrip().startswith("SELECT") and "FROM message" in statement and "ticket_id IS NULL" in statement:
+                loose.append(statement)
 
         items = lane_items(line)
         with listening(line.services.engine, ("before_cursor_execute", on_execute)):
@@ -229,6 +233,7 @@ def test_a_group_asks_about_its_requesters_once_and_each_event_still_sees_its_ow
         assert set(statuses.values()) == {"done"} and len(statuses) == len(events)
         # one query for the three requesters with one event each; the one with two asks for itself
         assert len(lookups) == 3, lookups
+        assert len(loose) == 1, loose  # new tickets for `asks` and `photos`: only `photos` sent media
         with session_scope(line.services.session_factory) as s:
             image = s.scalar(select(Message).where(Message.channel_message_id == photo["message"]["id"]))
             question = s.scalar(select(Message).where(Message.channel_message_id == events[1]["message"]["id"]))

@@ -161,6 +161,9 @@ class Requester(Base):
     school_text: Mapped[str | None] = mapped_column(String(200))  # as typed, when no school matched
     consent_at: Mapped[datetime | None]
     following: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When they last sent LINE media that no ticket took: a new ticket looks for such media only if this
+    # is recent, so the requesters who never did (nearly all) cost no query.
+    loose_media_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     erased_at: Mapped[datetime | None]
 

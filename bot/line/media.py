@@ -44,6 +44,8 @@ def attach(ctx: Ctx, ticket: Ticket | None, kind: str, line_message_id: str, *, 
     label = T.MEDIA_LABEL.get(kind, kind)
     text = f"[{label}]" + (f" {file_name}" if file_name else "")
     message = ctx.record_inbound(text, ticket=ticket, kind=kind, channel_message_id=line_message_id)
+    if ticket is None:
+        ctx.requester.loose_media_at = utcnow()  # adopt_recent looks for it then
     name = file_name or f"line-{line_message_id}-{DEFAULT_NAMES.get(kind, 'file.bin')}"
     content_type = mimetypes.guess_type(name)[0] or DEFAULT_TYPES.get(kind, "application/octet-stream")
     limit = ctx.rt.options.max_attachment_bytes
@@ -81,6 +83,9 @@ def adopt_recent(ctx: Ctx, ticket: Ticket, window: timedelta = ADOPT_WINDOW) -> 
     """Media sent just before the first text of a new ticket belongs to that ticket."""
     moved = 0
     since = utcnow() - window
+    seen = ctx.requester.loose_media_at
+    if seen is None or seen < since:
+        return 0  # nothing loose lately: no query
     for m in ctx.session.scalars(_LOOSE_MESSAGES, {"requester_id": ctx.requester.id, "since": since}):
         m.ticket_id = ticket.id
         moved += 1
