@@ -158,3 +158,29 @@ def test_script_payloads_are_escaped_everywhere(admin_app, signed_in) -> None:  
     assert svg.headers["Content-Type"] == "application/octet-stream"
     assert svg.headers["Content-Disposition"].startswith("attachment")
     assert "sandbox" in svg.headers["Content-Security-Policy"]
+
+
+def test_message_search_index_is_partial_on_inbound_and_the_search_can_use_it(pg_url) -> None:  # type: ignore[no-untyped-def]
+    """Migration 0007 narrows the trigram index to what requesters wrote. A bound `direction` parameter
+    would keep a prepared statement's generic plan off a partial index (PostgreSQL cannot prove the
+    index's condition for every value), so the search writes 'in' into the SQL."""
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.dialects import postgresql
+
+    from admin.queries import search_condition
+    from helpdesk import migrate
+    from tickets.models import Ticket
+
+    engine = create_engine(pg_url)
+    try:
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            indexdef = conn.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_message_text_trgm'").scalar()
+        assert indexdef is not None and "gin_trgm_ops" in indexdef
+        assert re.search(r"WHERE \(+\(?direction\)?::text = 'in'::text\)+$", indexdef), indexdef
+    finally:
+        engine.dispose()
+    sql = str(select(Ticket.id).where(search_condition("ปริ้นเตอร์", 1)).compile(
+        dialect=postgresql.dialect(), compile_kwargs={"render_postcompile": True}))
+    assert "message.direction = 'in'" in sql, sql
