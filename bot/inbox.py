@@ -113,19 +113,19 @@ def claim_batch(engine: Engine, *, limit: int = 20, sources: tuple[str, ...] | N
 Handler = Callable[[Session, InboundEvent], None]
 
 
+# Built once: every group transaction starts with it.
+_MARK_DONE = (update(InboundEvent)
+              .where(InboundEvent.id.in_(bindparam("event_ids", expanding=True)),
+                     InboundEvent.status == EventStatus.PENDING.value)
+              .values(status=EventStatus.DONE.value, processed_at=bindparam("now"), locked_until=None,
+                      last_error=None, attempts=InboundEvent.attempts + 1)
+              .returning(InboundEvent)
+              .execution_options(synchronize_session=False))
+
+
 def _mark_done(session: Session, event_ids: list[int]) -> dict[int, InboundEvent]:
     """Mark these events done, each only if still pending, and return the rows this call marked."""
-    return {
-        row.id: row
-        for row in session.scalars(
-            update(InboundEvent)
-            .where(InboundEvent.id.in_(event_ids), InboundEvent.status == EventStatus.PENDING.value)
-            .values(status=EventStatus.DONE.value, processed_at=utcnow(), locked_until=None, last_error=None,
-                    attempts=InboundEvent.attempts + 1)
-            .returning(InboundEvent)
-            .execution_options(synchronize_session=False)
-        )
-    }
+    return {row.id: row for row in session.scalars(_MARK_DONE, {"event_ids": list(event_ids), "now": utcnow()})}
 
 
 # Undoes _mark_done for an event a group left for its next transaction (see process_events).

@@ -85,11 +85,15 @@ def requester_for_line(session: Session, office_id: int, line_user_id: str) -> R
     return _get_or_create(session, office_id, line_user_id=line_user_id)
 
 
+_LINE_REQUESTERS = select(Requester).where(  # built once: asked by every LINE group
+    Requester.office_id == bindparam("office_id"), Requester.line_user_id.in_(bindparam("line_user_ids", expanding=True)))
+
+
 def prefetch_line_requesters(session: Session, office_id: int, line_user_ids: list[str]) -> dict[str, Requester]:
     """Look up these LINE users' requesters in one query, for requester_for_line to answer from (see
     tickets.prefetch); a user without one is stored as such, so the lookup goes straight to creating it."""
-    found = {r.line_user_id: r for r in session.scalars(select(Requester).where(
-        Requester.office_id == office_id, Requester.line_user_id.in_(line_user_ids)))}
+    found = {r.line_user_id: r for r in session.scalars(
+        _LINE_REQUESTERS, {"office_id": office_id, "line_user_ids": list(line_user_ids)})}
     for user_id in line_user_ids:
         prefetch.put(session, prefetch.REQUESTER, (office_id, "line_user_id", user_id), found.get(user_id))
     return found

@@ -81,6 +81,18 @@ def find_ticket_numbers(text: str) -> list[str]:
     return out
 
 
+def _counter_statement(insert_fn: Any) -> Any:
+    table = TicketCounter.__table__
+    stmt = insert_fn(table).values(office_id=bindparam("office_id"), year_be=bindparam("year_be"), last_seq=1)
+    return stmt.on_conflict_do_update(index_elements=["office_id", "year_be"],
+                                      set_={"last_seq": table.c.last_seq + 1}).returning(table.c.last_seq)
+
+
+# Core statements built once: every new ticket takes a number, inside the transaction that holds the
+# counter's lock, so the ORM's per-statement work there is everyone's wait on PostgreSQL.
+_TAKE_NUMBER = {"postgresql": _counter_statement(pg_insert), "sqlite": _counter_statement(sqlite_insert)}
+
+
 def allocate_number(session: Session, office_id: int, when: datetime) -> tuple[int, int, str]:
     """Take the next sequence number for the office and the Buddhist year of `when`.
 
@@ -88,14 +100,8 @@ def allocate_number(session: Session, office_id: int, when: datetime) -> tuple[i
     because a rollback also rolls back the increment, never skip.
     """
     year_be = buddhist_year(when)
-    dialect = session.get_bind().dialect.name
-    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert_fn(TicketCounter).values(office_id=office_id, year_be=year_be, last_seq=1)
-    seq = session.execute(
-        stmt.on_conflict_do_update(index_elements=["office_id", "year_be"],
-                                   set_={"last_seq": TicketCounter.last_seq + 1})
-        .returning(TicketCounter.last_seq)
-    ).scalar_one()
+    conn = session.connection()
+    seq = conn.execute(_TAKE_NUMBER[conn.dialect.name], {"office_id": office_id, "year_be": year_be}).scalar_one()
     return year_be, seq, format_number(year_be, seq)
 
 
@@ -123,10 +129,13 @@ def audit(
 _AUDIT_KEY = "pending_audit_lines"
 
 
+_AUDIT_INSERT = insert(AuditLog)  # built once: written by nearly every transaction
+
+
 def _write_audit_lines(session: Session) -> None:
     rows = session.info.pop(_AUDIT_KEY, None)
     if rows:
-        session.execute(insert(AuditLog), rows)
+        session.execute(_AUDIT_INSERT, rows)
 
 
 def _before_statement(state: Any) -> None:
@@ -407,11 +416,14 @@ def latest_open_ticket(session: Session, requester_id: int, since: datetime | No
     return session.scalar(_LATEST_OPEN_SINCE, {"requester_id": requester_id, "since": since})
 
 
+_WITH_OPEN = select(Ticket.requester_id).distinct().where(  # built once: asked by every LINE group
+    Ticket.requester_id.in_(bindparam("requester_ids", expanding=True)), Ticket.status.in_(OPEN_STATUSES))
+
+
 def prefetch_open_tickets(session: Session, requester_ids: list[int]) -> None:
     """Which of these requesters have an open ticket, in one query: latest_open_ticket answers None
     without asking for those who have none (see tickets.prefetch)."""
-    having = set(session.scalars(select(Ticket.requester_id).distinct().where(
-        Ticket.requester_id.in_(requester_ids), Ticket.status.in_(OPEN_STATUSES))))
+    having = set(session.scalars(_WITH_OPEN, {"requester_ids": list(requester_ids)}))
     for requester_id in requester_ids:
         prefetch.put(session, prefetch.HAS_OPEN_TICKET, requester_id, requester_id in having)
 

@@ -29,10 +29,13 @@ def current(session: Session, requester_id: int) -> LineConversation | None:
     return row
 
 
+_FLOWS = select(LineConversation).where(  # built once: asked by every LINE group
+    LineConversation.requester_id.in_(bindparam("requester_ids", expanding=True)))
+
+
 def prefetch_for(session: Session, requester_ids: list[int]) -> None:
     """The flows of these requesters in one query, for current() to answer from (see tickets.prefetch)."""
-    rows = {r.requester_id: r for r in session.scalars(
-        select(LineConversation).where(LineConversation.requester_id.in_(requester_ids)))}
+    rows = {r.requester_id: r for r in session.scalars(_FLOWS, {"requester_ids": list(requester_ids)})}
     for requester_id in requester_ids:
         prefetch.put(session, prefetch.CONVERSATION, requester_id, rows.get(requester_id))
 
