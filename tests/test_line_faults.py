@@ -200,7 +200,7 @@ def test_a_group_asks_about_its_requesters_once_and_each_event_still_sees_its_ow
     query each (tickets.prefetch); what each handler then does is what it would have done asking on its
     own: loose media is adopted, a conversation goes on, and a requester with two events in the group
     sees the first one's conversation in the second. Only the requester who sent media without a ticket
-    has it looked for when a new ticket opens."""
+    has it looked for when a new ticket opens, and the office is read before the first ticket number."""
     from bot.line.models import LineConversation
     from tests.fake_line_api import image_event
     from tickets.models import Requester
@@ -220,8 +220,11 @@ def test_a_group_asks_about_its_requesters_once_and_each_event_still_sees_its_ow
             assert line.post(e).status_code == 200
         lookups: list[str] = []
         loose: list[str] = []
+        order: list[str] = []
 
         def on_execute(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+            order.extend(kind for kind, marker in (("office", "FROM office"), ("number", "INTO ticket_counter"))
+                         if marker in statement)
             if statement.lstrip().startswith("SELECT") and "FROM requester" in statement:
                 lookups.append(statement)
             if statement.lstrip().startswith("SELECT") and "FROM message" in statement and "ticket_id IS NULL" in statement:
@@ -234,6 +237,8 @@ def test_a_group_asks_about_its_requesters_once_and_each_event_still_sees_its_ow
         # one query for the three requesters with one event each; the one with two asks for itself
         assert len(lookups) == 3, lookups
         assert len(loose) == 1, loose  # new tickets for `asks` and `photos`: only `photos` sent media
+        # the office's SLA settings are read once, before the first ticket number locks the counter
+        assert order.count("office") == 1 and order.index("office") < order.index("number"), order
         with session_scope(line.services.session_factory) as s:
             image = s.scalar(select(Message).where(Message.channel_message_id == photo["message"]["id"]))
             question = s.scalar(select(Message).where(Message.channel_message_id == events[1]["message"]["id"]))

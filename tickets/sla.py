@@ -218,23 +218,30 @@ _DUE_INPUTS = ("received_at", "urgency", "category", "handoff", "self_served", "
                "first_response_at")
 
 
+def office_of(session: Session, office_id: int) -> Office | None:
+    """The office whose settings decide due times, read once per session.
+
+    Kept for the session's life: the identity map holds objects weakly, and one transaction often
+    flushes several times (ticket, messages, commit). A caller that is about to take a lock may read it
+    first, so that the first ticket's flush does not query while holding it."""
+    offices: dict[int, Office | None] = session.info.setdefault("sla_offices", {})
+    if office_id not in offices:
+        with session.no_autoflush:
+            offices[office_id] = session.get(Office, office_id)
+    return offices[office_id]
+
+
 def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
     touched = [obj for obj in list(session.new) + list(session.dirty) if isinstance(obj, Ticket)]
     if not touched:
         return
-    # Kept for the session's life: the identity map holds objects weakly, and one transaction often
-    # flushes several times (ticket, messages, commit).
-    offices: dict[int, Office | None] = session.info.setdefault("sla_offices", {})
     now = utcnow()
     for ticket in touched:
         if ticket in session.dirty and not any(
             inspect(ticket).attrs[name].history.has_changes() for name in _DUE_INPUTS
         ):
             continue
-        if ticket.office_id not in offices:
-            with session.no_autoflush:
-                offices[ticket.office_id] = session.get(Office, ticket.office_id)
-        office = offices[ticket.office_id]
+        office = office_of(session, ticket.office_id)
         cal, policy = office_rules(office.settings if office else None)
         if ticket.received_at is None:
             ticket.received_at = now

@@ -36,7 +36,7 @@ from bot.line.context import Ctx, Prepared
 from bot.line.events import UnparsableEvent, addressed_text, chat_of, describe, media_kind, parse_event
 from bot.pipeline import Inquiry, handle_inquiry
 from helpdesk.services import Services
-from tickets import prefetch, registry
+from tickets import prefetch, registry, sla
 from tickets.directory import prefetch_line_requesters, requester_for_line
 from tickets.models import EventStatus, InboundEvent, Message, Requester, utcnow
 
@@ -133,7 +133,11 @@ def handle_line_event(services: Services, session: Session, row: InboundEvent) -
 def _prefetch_group(rt: Any, session: Session, office_id: int) -> None:
     """At the first event of a group transaction: what its handlers will ask about their requesters,
     in one query per question for the group (see tickets.prefetch). Requesters with several events in
-    the group are left out: an earlier event could change what a later one reads."""
+    the group are left out: an earlier event could change what a later one reads.
+
+    The office (its SLA settings) is read here too, once per transaction as before, but ahead of the
+    first new ticket: on PostgreSQL that ticket's number keeps the counter locked to the commit."""
+    sla.office_of(session, office_id)
     keys = Counter(chat.requester_key for chat in (chat_of(p.event) for p in rt.waiting_prepared()
                                                     if p.event is not None) if chat is not None)
     once = [key for key, n in keys.items() if n == 1]
