@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_message_search_inbound"
@@ -25,7 +26,7 @@ NAME = "ix_message_text_trgm"
 
 
 def _has_index(bind) -> bool:  # type: ignore[no-untyped-def]
-    return bind.exec_driver_sql("SELECT to_regclass('ix_message_text_trgm') IS NOT NULL").scalar()
+    return bool(bind.execute(sa.text("SELECT to_regclass(:name) IS NOT NULL"), {"name": NAME}).scalar())
 
 
 def upgrade() -> None:
