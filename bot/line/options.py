@@ -30,8 +30,11 @@ class LineOptions:
     # process holds a stored event before the worker may take it over (it died, or it is overloaded).
     lanes: int = 1
     lane_lease: float = 30.0
-    # Events a lane takes from its queue into one transaction when they pile up (1: one at a time).
-    lane_batch: int = 8
+    # Events a lane takes from its queue into one transaction when they pile up (1: one at a time). Only a
+    # backlog fills a group (at 200 events/s most groups hold 1-3 events); then every group's fixed cost
+    # (lookups, commit, bookkeeping) is shared by more events: bursts of 3,000 went 241-246 -> 274-290 /s on
+    # PostgreSQL and 318-329 -> 337-352 /s on SQLite with 32 instead of 8; 64 added nothing measurable.
+    lane_batch: int = 32
     # On SQLite, a lane's transaction that has held the write lock this long lets a waiting webhook in
     # before its next event (0: never; the batch holds the lock to the end). Each such stop costs a commit
     # and the remaining events' marking again: at 200 events/s, 5 ms cut most groups and the lanes fell
@@ -95,7 +98,7 @@ def load_options(settings: Settings, environ: dict[str, str] | None = None) -> L
         reply_token_ttl=_num(env, "LINE_REPLY_TOKEN_TTL", 50.0),
         lanes=_num(env, "LINE_LANES", 1, integer=True),
         lane_lease=_num(env, "LINE_LANE_LEASE_SECONDS", 30.0, lo=0.1),
-        lane_batch=_num(env, "LINE_LANE_BATCH", 8, lo=1, integer=True),
+        lane_batch=_num(env, "LINE_LANE_BATCH", 32, lo=1, integer=True),
         lane_hold_ms=_num(env, "LINE_LANE_HOLD_MS", 15.0, lo=0),
         gil_switch_ms=_num(env, "LINE_GIL_SWITCH_MS", 1.0),
         retry_base=_num(env, "LINE_RETRY_BASE_SECONDS", 1.0, lo=0.001),
