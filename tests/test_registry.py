@@ -159,3 +159,23 @@ def test_concurrent_numbering_postgresql(pg_url: str) -> None:
 def test_concurrent_numbering_sqlite(tmp_path) -> None:  # type: ignore[no-untyped-def]
     numbers = _concurrent_numbers(f"sqlite:///{tmp_path / 'c.db'}", processes=4, per_process=50)
     assert len(set(numbers)) == 200
+
+
+def test_json_columns_store_thai_as_compact_utf8(db) -> None:  # type: ignore[no-untyped-def]
+    """JSON columns hold Thai as itself (three bytes a character in UTF-8) rather than six-character
+    \\u escapes, without spaces: a LINE answer's outbox payload is written for every message."""
+    from sqlalchemy import String, cast
+
+    from tickets.models import Message
+
+    with write_session(db.engine) as s:
+        office = _office(s)
+        ticket = registry.open_ticket(s, office_id=office.id, channel="line", actor="bot")
+        message = registry.add_message(s, ticket, office_id=office.id, direction=Direction.OUTBOUND, channel="line",
+                                       author="bot", text="ตอบแล้ว", actor="bot",
+                                       meta={"kind": "answer", "title": "ลืมรหัสผ่าน DMC", "alternatives": [1, 2]})
+        message_id = message.id
+    with session_scope(db.session_factory) as s:
+        stored = s.scalar(select(cast(Message.meta, String)).where(Message.id == message_id))
+        assert stored == '{"kind":"answer","title":"ลืมรหัสผ่าน DMC","alternatives":[1,2]}'
+        assert s.get(Message, message_id).meta["title"] == "ลืมรหัสผ่าน DMC"
