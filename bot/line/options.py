@@ -32,8 +32,8 @@ class LineOptions:
     lane_lease: float = 30.0
     # Events a lane takes from its queue into one transaction when they pile up (1: one at a time). Only a
     # backlog fills a group (at 200 events/s most groups hold 1-3 events); then every group's fixed cost
-    # (lookups, commit, bookkeeping) is shared by more events: bursts of 3,000 went 241-246 -> 274-290 /s on
-    # PostgreSQL and 318-329 -> 337-352 /s on SQLite with 32 instead of 8; 64 added nothing measurable.
+    # (lookups, commit, bookkeeping) is shared by more events: bursts of 3,000 went 241-246 -> 274-287 /s on
+    # PostgreSQL and 318-329 -> 344-352 /s on SQLite with 32 instead of 8; 64 added nothing measurable.
     lane_batch: int = 32
     # On SQLite, a lane's transaction that has held the write lock this long lets a waiting webhook in
     # before its next event (0: never; the batch holds the lock to the end). Each such stop costs a commit
