@@ -24,9 +24,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def json_dumps(value: object) -> str:
-    """JSON columns as compact UTF-8: Thai text as itself, not six-character \\u escapes. A LINE answer's
-    outbox payload (its Flex card and the plain-text fallback) shrinks from about 9.4 to 5.5 kB, which
-    PostgreSQL parses and compresses at each INSERT (0.20 -> 0.12 ms per row on loopback)."""
+    """JSON as compact UTF-8, for JSON columns and the stored webhook bodies: Thai text as itself, not
+    six-character \\u escapes. A LINE answer's outbox payload (its Flex card and the plain-text fallback)
+    shrinks from about 9.4 to 5.5 kB, which PostgreSQL parses and compresses at each INSERT (0.20 ->
+    0.12 ms per row on loopback)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from bot.inbox import store_event
 from bot.line.events import UnparsableEvent, chat_of_raw, parse_event
 from bot.line.runtime import LaneItem, LineRuntime
-from helpdesk.db import write_gate
+from helpdesk.db import json_dumps, write_gate
 from tickets.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def webhook() -> Response:
         delivery = raw.get("deliveryContext") or {}
         meta = {"type": raw.get("type"), "redelivery": bool(delivery.get("isRedelivery")),
                 "destination": destination}
-        payload = json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        payload = json_dumps(raw).encode("utf-8")
         rows.append((raw, event, meta, payload))
     with store_transaction(services.engine) as conn:
         for raw, event, meta, payload in rows:
