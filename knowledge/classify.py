@@ -153,7 +153,7 @@ def rows_dot(m: sparse.csr_matrix, idx: np.ndarray | Sequence[int], val: np.ndar
         return np.zeros(m.shape[1])
     # each selected entry's position in m.indices / m.data
     pos = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
-    weights = m.data[pos].astype(np.float64)
+    weights = m.data[pos].astype(np.float64, copy=False)  # a fresh array already: scaled in place below
     if val is not None:
         weights *= np.repeat(np.asarray(val, dtype=np.float64), lens)
     return np.bincount(m.indices[pos], weights=weights, minlength=m.shape[1])
