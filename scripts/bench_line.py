@@ -8,9 +8,11 @@ channel on, and `helpdesk worker`. Then
   1. steady load: signed webhook requests (one text event each) at --rate events/s for --duration s;
      webhook ack latency (p50/p95/p99) and end-to-end latency from the webhook to the reply request
      arriving at the fake LINE API (p50/p95/p99);
-  2. throughput: --burst events sent as fast as 16 connections allow; events answered per second;
+  2. throughput: --burst events sent as fast as 16 connections allow; events answered per second, and
+     the CPU time per answer of the web processes and the worker (not the database server's);
   3. the SDK's minimal echo bot (WebhookHandler + MessagingApi.reply_message, its README example) under
-     the same gunicorn settings and the same burst: our throughput as a ratio of its throughput;
+     the same gunicorn settings and the same burst: our throughput as a ratio of its throughput, and its
+     CPU time per answer beside ours;
   4. (SQLite run) the fake LINE API down for --outage s under load: every answer delivered afterwards,
      none twice.
 Targets: ack p99 <= 50 ms, end-to-end p95 <= 300 ms, throughput ratio >= 0.5.
@@ -434,14 +436,18 @@ def run_service(name: str, db_url: str, args: argparse.Namespace, fake_url: str,
 
         if args.burst:
             since = admin(admin_port, "/requests?since=0")["total"]
+            cpu0 = web.cpu_seconds() + worker.cpu_seconds()
             bsent, start = asyncio.run(burst(url, args.burst, users, corpus))
             records = wait_delivered(admin_port, since, len(bsent), 120 + len(bsent) / 30)
+            burst_cpu = web.cpu_seconds() + worker.cpu_seconds() - cpu0
             got = delivered(records)
             last = max((r["t"] for r in got), default=start)
             result.update(burst=len(bsent), burst_delivered=len(got),
                           throughput=len(got) / max(1e-9, last - start),
-                          burst_ack_rate=len(bsent) / max(1e-9, max(s["t"] + s["ack"] for s in bsent) - start))
-            print(f"  [{name}] burst {len(bsent)}: {result['throughput']:.0f} events/s answered", flush=True)
+                          burst_ack_rate=len(bsent) / max(1e-9, max(s["t"] + s["ack"] for s in bsent) - start),
+                          burst_cpu_ms=burst_cpu * 1000 / max(1, len(got)))
+            print(f"  [{name}] burst {len(bsent)}: {result['throughput']:.0f} events/s answered, CPU "
+                  f"{result['burst_cpu_ms']:.1f} ms per answer (web processes and worker)", flush=True)
 
         if args.outage and name == "sqlite":
             result.update(outage_run(url, admin_port, args, corpus, name))
@@ -478,14 +484,17 @@ def run_echo(args: argparse.Namespace, fake_url: str, admin_port: int, corpus: l
         wait_http(f"http://127.0.0.1:{port}/line/webhook")
         users = [f"U{uuid.uuid5(uuid.NAMESPACE_OID, f'echo{i}').hex}" for i in range(400)]
         since = admin(admin_port, "/requests?since=0")["total"]
+        cpu0 = web.cpu_seconds()
         bsent, start = asyncio.run(burst(url, args.burst, users, corpus))
         records = wait_delivered(admin_port, since, len(bsent), 120)
+        burst_cpu = web.cpu_seconds() - cpu0
         got = delivered(records)
         last = max((r["t"] for r in got), default=start)
         acks = [s["ack"] for s in bsent]
         out = {"burst": len(bsent), "delivered": len(got), "throughput": len(got) / max(1e-9, last - start),
-               "ack_p99": pct(acks, 99)}
-        print(f"  [echo] burst {len(bsent)}: {out['throughput']:.0f} events/s answered", flush=True)
+               "ack_p99": pct(acks, 99), "burst_cpu_ms": burst_cpu * 1000 / max(1, len(got))}
+        print(f"  [echo] burst {len(bsent)}: {out['throughput']:.0f} events/s answered, CPU "
+              f"{out['burst_cpu_ms']:.2f} ms per answer", flush=True)
         return out
     finally:
         web.stop()
@@ -569,6 +578,9 @@ def main() -> None:
         if "cpu_ms_web" in r:
             print(f"{r['db']}: CPU per event {r['cpu_ms_web']:.1f} ms in the web processes + "
                   f"{r['cpu_ms_worker']:.1f} ms in the worker")
+        if "burst_cpu_ms" in r and echo.get("burst_cpu_ms"):
+            print(f"{r['db']}: CPU per answer during the burst {r['burst_cpu_ms']:.1f} ms, the echo bot's "
+                  f"{echo['burst_cpu_ms']:.2f} ms (ratio {echo['burst_cpu_ms'] / r['burst_cpu_ms']:.2f})")
     for r in results:
         if "outage_events" in r:
             print(f"outage {args.outage:.0f}s ({r['db']}): {r['outage_events']} events, "
