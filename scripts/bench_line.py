@@ -9,7 +9,8 @@ channel on, and `helpdesk worker`. Then
      webhook ack latency (p50/p95/p99) and end-to-end latency from the webhook to the reply request
      arriving at the fake LINE API (p50/p95/p99);
   2. throughput: --burst events sent as fast as 16 connections allow; events answered per second, and
-     the CPU time per answer of the web processes and the worker (not the database server's);
+     the CPU time per answer of the web processes and the worker (not the database server's), and of
+     the load client (this process) and the fake LINE API;
   3. the SDK's minimal echo bot (WebhookHandler + MessagingApi.reply_message, its README example) under
      the same gunicorn settings and the same burst: our throughput as a ratio of its throughput, and its
      CPU time per answer beside ours;
@@ -379,7 +380,7 @@ def service_env(db_url: str, instance: Path, fake_url: str) -> dict[str, str]:
             "LINE_DATA_API_BASE_URL": fake_url, "WORKER_POLL_SECONDS": "0.2", "PYTHONPATH": str(ROOT)}
 
 
-def run_service(name: str, db_url: str, args: argparse.Namespace, fake_url: str, admin_port: int,
+def run_service(name: str, db_url: str, args: argparse.Namespace, fake: Proc, fake_url: str, admin_port: int,
                 corpus: list[str], work: Path) -> dict[str, Any]:
     instance = work / name
     instance.mkdir(parents=True, exist_ok=True)
@@ -437,17 +438,21 @@ def run_service(name: str, db_url: str, args: argparse.Namespace, fake_url: str,
         if args.burst:
             since = admin(admin_port, "/requests?since=0")["total"]
             cpu0 = web.cpu_seconds() + worker.cpu_seconds()
+            load0 = fake.cpu_seconds() + time.process_time()
             bsent, start = asyncio.run(burst(url, args.burst, users, corpus))
             records = wait_delivered(admin_port, since, len(bsent), 120 + len(bsent) / 30)
             burst_cpu = web.cpu_seconds() + worker.cpu_seconds() - cpu0
+            load_cpu = fake.cpu_seconds() + time.process_time() - load0
             got = delivered(records)
             last = max((r["t"] for r in got), default=start)
             result.update(burst=len(bsent), burst_delivered=len(got),
                           throughput=len(got) / max(1e-9, last - start),
                           burst_ack_rate=len(bsent) / max(1e-9, max(s["t"] + s["ack"] for s in bsent) - start),
-                          burst_cpu_ms=burst_cpu * 1000 / max(1, len(got)))
+                          burst_cpu_ms=burst_cpu * 1000 / max(1, len(got)),
+                          burst_load_cpu_ms=load_cpu * 1000 / max(1, len(got)))
             print(f"  [{name}] burst {len(bsent)}: {result['throughput']:.0f} events/s answered, CPU "
-                  f"{result['burst_cpu_ms']:.1f} ms per answer (web processes and worker)", flush=True)
+                  f"{result['burst_cpu_ms']:.1f} ms per answer (web processes and worker; the load client and "
+                  f"fake LINE API {result['burst_load_cpu_ms']:.2f} ms)", flush=True)
 
         if args.outage and name == "sqlite":
             result.update(outage_run(url, admin_port, args, corpus, name))
@@ -474,7 +479,7 @@ def outage_run(url: str, admin_port: int, args: argparse.Namespace, corpus: list
             "outage_missing": m["missing"], "outage_duplicates": m["duplicates"], "outage_done_s": took}
 
 
-def run_echo(args: argparse.Namespace, fake_url: str, admin_port: int, corpus: list[str], work: Path
+def run_echo(args: argparse.Namespace, fake: Proc, fake_url: str, admin_port: int, corpus: list[str], work: Path
              ) -> dict[str, Any]:
     env = service_env("sqlite:///unused", work, fake_url)
     port = free_port()
@@ -485,16 +490,20 @@ def run_echo(args: argparse.Namespace, fake_url: str, admin_port: int, corpus: l
         users = [f"U{uuid.uuid5(uuid.NAMESPACE_OID, f'echo{i}').hex}" for i in range(400)]
         since = admin(admin_port, "/requests?since=0")["total"]
         cpu0 = web.cpu_seconds()
+        load0 = fake.cpu_seconds() + time.process_time()
         bsent, start = asyncio.run(burst(url, args.burst, users, corpus))
         records = wait_delivered(admin_port, since, len(bsent), 120)
         burst_cpu = web.cpu_seconds() - cpu0
+        load_cpu = fake.cpu_seconds() + time.process_time() - load0
         got = delivered(records)
         last = max((r["t"] for r in got), default=start)
         acks = [s["ack"] for s in bsent]
         out = {"burst": len(bsent), "delivered": len(got), "throughput": len(got) / max(1e-9, last - start),
-               "ack_p99": pct(acks, 99), "burst_cpu_ms": burst_cpu * 1000 / max(1, len(got))}
+               "ack_p99": pct(acks, 99), "burst_cpu_ms": burst_cpu * 1000 / max(1, len(got)),
+               "burst_load_cpu_ms": load_cpu * 1000 / max(1, len(got))}
         print(f"  [echo] burst {len(bsent)}: {out['throughput']:.0f} events/s answered, CPU "
-              f"{out['burst_cpu_ms']:.2f} ms per answer", flush=True)
+              f"{out['burst_cpu_ms']:.2f} ms per answer (the load client and fake LINE API "
+              f"{out['burst_load_cpu_ms']:.2f} ms)", flush=True)
         return out
     finally:
         web.stop()
@@ -533,7 +542,7 @@ def main() -> None:
     print(f"LINE benchmark: {os.cpu_count()} cores, logs in {work}", flush=True)
     try:
         wait_http(f"http://127.0.0.1:{admin_port}/requests")
-        echo = run_echo(args, fake_url, admin_port, corpus, work) if args.burst else {}
+        echo = run_echo(args, fake, fake_url, admin_port, corpus, work) if args.burst else {}
         for name in [d.strip() for d in args.db.split(",") if d.strip()]:
             if name == "sqlite":
                 db_url = f"sqlite:///{work / 'bench.db'}"
@@ -553,7 +562,7 @@ def main() -> None:
                 eng.dispose()
                 db_url = make_url(admin_url).set(database=dbname).render_as_string(hide_password=False)
             admin(admin_port, "/reset", {})
-            results.append(run_service(name, db_url, args, fake_url, admin_port, corpus, work))
+            results.append(run_service(name, db_url, args, fake, fake_url, admin_port, corpus, work))
     finally:
         fake.stop()
         if pg_server is not None:
@@ -580,7 +589,8 @@ def main() -> None:
                   f"{r['cpu_ms_worker']:.1f} ms in the worker")
         if "burst_cpu_ms" in r and echo.get("burst_cpu_ms"):
             print(f"{r['db']}: CPU per answer during the burst {r['burst_cpu_ms']:.1f} ms, the echo bot's "
-                  f"{echo['burst_cpu_ms']:.2f} ms (ratio {echo['burst_cpu_ms'] / r['burst_cpu_ms']:.2f})")
+                  f"{echo['burst_cpu_ms']:.2f} ms (ratio {echo['burst_cpu_ms'] / r['burst_cpu_ms']:.2f}); the load "
+                  f"client and fake LINE API {r['burst_load_cpu_ms']:.2f} and {echo['burst_load_cpu_ms']:.2f} ms")
     for r in results:
         if "outage_events" in r:
             print(f"outage {args.outage:.0f}s ({r['db']}): {r['outage_events']} events, "
